@@ -1,0 +1,68 @@
+//! Command-line definitions (clap); validation into settings happens in `main`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Passive network sensor: which software runs on which hosts, seen from the network.
+#[derive(Debug, Parser)]
+#[command(name = "wiretally", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read pcap/pcapng files (in the order given) and report what they show.
+    Analyze {
+        /// Capture files.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Settings shared with `run`.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Capture live from an interface until SIGINT or SIGTERM.
+    Run {
+        /// Interface to capture on (promiscuous, immediate mode).
+        #[arg(long, short = 'i')]
+        interface: String,
+        /// BPF filter expression.
+        #[arg(long)]
+        bpf: Option<String>,
+        /// Bytes kept of each packet.
+        #[arg(long, default_value_t = 65_535)]
+        snaplen: i32,
+        /// Kernel capture buffer, MiB.
+        #[arg(long, default_value_t = 64)]
+        buffer_mib: i32,
+        /// Settings shared with `analyze`.
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Settings of both commands.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Write NDJSON events to this file, or `-` for stdout; without it, print a per-host summary.
+    #[arg(long, value_name = "PATH|-")]
+    pub events: Option<String>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// A home network (CIDR); repeatable. Default: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7.
+    #[arg(long = "home-net", value_name = "CIDR")]
+    pub home_nets: Vec<String>,
+    /// Bytes of each TCP direction's start given to parsers.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub stream_depth: usize,
+    /// Most flows tracked at once.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// Most hosts tracked at once.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_hosts: usize,
+}

@@ -1,0 +1,391 @@
+//! Events: what the sensor reports, one NDJSON object each.
+//!
+//! Field names follow Suricata's EVE JSON wherever EVE has the same thing (`timestamp`, `flow_id`,
+//! `event_type`, `src_ip`, `dns.rrname`, `http.http_user_agent`…), so pipelines built for EVE can read
+//! wiretally's output unchanged. Serialisation is hand-ordered so that the same input always gives
+//! byte-identical output.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+/// A packet timestamp in microseconds since the Unix epoch (UTC), as libpcap delivers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Builds a timestamp from seconds and microseconds.
+    pub fn from_parts(secs: i64, micros: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+
+    /// Whole seconds since the epoch.
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+
+    /// This timestamp plus `secs` seconds.
+    pub fn plus_secs(self, secs: u64) -> Self {
+        Timestamp(
+            self.0
+                .saturating_add((secs as i64).saturating_mul(1_000_000)),
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-12-04T15:42:02.123456Z`; times before the
+    /// epoch (never produced by a sane capture) print as the epoch.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let micros = u64::try_from(self.0).unwrap_or(0);
+        let t = SystemTime::UNIX_EPOCH + Duration::from_micros(micros);
+        write!(f, "{}", humantime::format_rfc3339_micros(t))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An Ethernet MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// True for the all-zero address, which link layers use for "no address".
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 6]
+    }
+
+    /// True for group (multicast and broadcast) addresses, which never name one host.
+    pub fn is_group(&self) -> bool {
+        self.0[0] & 1 == 1
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Transport protocol of a flow, printed as EVE does (`TCP`, `UDP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    /// Transmission Control Protocol.
+    Tcp,
+    /// User Datagram Protocol.
+    Udp,
+}
+
+impl Proto {
+    /// The EVE spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+
+    /// The IP protocol number.
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        }
+    }
+}
+
+/// The addressing part every event carries: who talked to whom, on which flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// EVE `flow_id`: stable for the same flow in the same input.
+    pub flow_id: u64,
+    /// Sender of the message this event describes.
+    pub src_ip: IpAddr,
+    /// Sender's port.
+    pub src_port: u16,
+    /// Receiver of the message.
+    pub dest_ip: IpAddr,
+    /// Receiver's port.
+    pub dest_port: u16,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Sender's MAC where the link layer shows it.
+    pub src_mac: Option<Mac>,
+    /// Receiver's MAC where the link layer shows it.
+    pub dest_mac: Option<Mac>,
+}
+
+/// One observation, written as one NDJSON line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Time of the packet that completed the observation.
+    pub timestamp: Timestamp,
+    /// Addresses, ports and flow.
+    pub endpoints: Endpoints,
+    /// The protocol-specific part; its kind is the EVE `event_type`.
+    pub body: EventBody,
+}
+
+/// The protocol-specific part of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    /// Unicast DNS over UDP or TCP.
+    Dns(DnsEvent),
+    /// Multicast DNS (UDP 5353).
+    Mdns(DnsEvent),
+    /// Link-Local Multicast Name Resolution (UDP 5355).
+    Llmnr(DnsEvent),
+    /// NetBIOS name service (UDP 137).
+    Netbios(NetbiosEvent),
+    /// DHCPv4 or DHCPv6.
+    Dhcp(DhcpEvent),
+    /// An HTTP/1.x request and, when seen, its response head.
+    Http(HttpEvent),
+}
+
+impl EventBody {
+    /// The EVE `event_type` of this body.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventBody::Dns(_) => "dns",
+            EventBody::Mdns(_) => "mdns",
+            EventBody::Llmnr(_) => "llmnr",
+            EventBody::Netbios(_) => "netbios",
+            EventBody::Dhcp(_) => "dhcp",
+            EventBody::Http(_) => "http",
+        }
+    }
+}
+
+/// EVE `dns` object (version 2 layout: one event per query, one per response).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsEvent {
+    /// `query` or `answer`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Transaction id.
+    pub id: u16,
+    /// Response code name (`NOERROR`, `NXDOMAIN`…), responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<String>,
+    /// The (first) question's name.
+    pub rrname: String,
+    /// The (first) question's type.
+    pub rrtype: String,
+    /// Answer records, responses only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<DnsAnswer>,
+}
+
+/// One answer record of a DNS response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsAnswer {
+    /// Owner name.
+    pub rrname: String,
+    /// Record type name.
+    pub rrtype: String,
+    /// Time to live in seconds.
+    pub ttl: u32,
+    /// Address or target name for A, AAAA, CNAME and PTR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdata: Option<String>,
+    /// SRV data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srv: Option<SrvData>,
+}
+
+/// The data of an SRV record (RFC 2782), as EVE prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SrvData {
+    /// Priority.
+    pub priority: u16,
+    /// Weight.
+    pub weight: u16,
+    /// Port.
+    pub port: u16,
+    /// Target host.
+    pub name: String,
+}
+
+/// `netbios` object: names a host asks for, registers or answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetbiosEvent {
+    /// `query`, `registration`, `release`, `refresh`…
+    pub opcode: &'static str,
+    /// `request` or `response`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Names in the message with their suffix and addresses.
+    pub names: Vec<NetbiosName>,
+}
+
+/// One NetBIOS name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetbiosName {
+    /// The name without its padding.
+    pub name: String,
+    /// The 16th byte (0x00 workstation, 0x20 file server, 0x1c domain controllers…).
+    pub suffix: u8,
+    /// Addresses the record gives, if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<std::net::Ipv4Addr>,
+}
+
+/// EVE `dhcp` object, extended with the fields that fingerprint a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DhcpEvent {
+    /// `request` (client to server) or `reply`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// 4 or 6.
+    pub version: u8,
+    /// Transaction id.
+    pub id: u32,
+    /// Message type name (`discover`, `request`, `ack`, `solicit`…).
+    pub dhcp_type: &'static str,
+    /// Client hardware address (DHCPv4 chaddr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_mac: Option<Mac>,
+    /// Client's current address (DHCPv4 ciaddr), when not 0.0.0.0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<IpAddr>,
+    /// Address the server assigns (yiaddr, or DHCPv6 IA addresses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_ip: Option<IpAddr>,
+    /// Address the client asks for (option 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_ip: Option<IpAddr>,
+    /// Lease time in seconds (option 51).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_time: Option<u32>,
+    /// Host name (option 12).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Client FQDN (DHCPv4 option 81, DHCPv6 option 39).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// Vendor class (DHCPv4 option 60, DHCPv6 option 16 data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_class_identifier: Option<String>,
+    /// Parameter request list (option 55) in the client's order: an OS fingerprint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<u16>,
+    /// Client identifier (option 61) or DHCPv6 client DUID, as colon-separated hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// EVE `http` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct HttpEvent {
+    /// Host header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Request target.
+    pub url: String,
+    /// Request method.
+    pub http_method: String,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub protocol: String,
+    /// User-Agent header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_user_agent: Option<String>,
+    /// Response status, when the response head was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Response Server header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Response Content-Type header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_content_type: Option<String>,
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = &self.endpoints;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", &self.timestamp)?;
+        m.serialize_entry("flow_id", &e.flow_id)?;
+        m.serialize_entry("event_type", self.body.event_type())?;
+        m.serialize_entry("src_ip", &e.src_ip)?;
+        m.serialize_entry("src_port", &e.src_port)?;
+        m.serialize_entry("dest_ip", &e.dest_ip)?;
+        m.serialize_entry("dest_port", &e.dest_port)?;
+        m.serialize_entry("proto", e.proto.as_str())?;
+        if let Some(mac) = e.src_mac {
+            m.serialize_entry("src_mac", &mac)?;
+        }
+        if let Some(mac) = e.dest_mac {
+            m.serialize_entry("dest_mac", &mac)?;
+        }
+        let key = self.body.event_type();
+        match &self.body {
+            EventBody::Dns(d) | EventBody::Mdns(d) | EventBody::Llmnr(d) => {
+                m.serialize_entry(key, d)?
+            }
+            EventBody::Netbios(n) => m.serialize_entry(key, n)?,
+            EventBody::Dhcp(d) => m.serialize_entry(key, d)?,
+            EventBody::Http(h) => m.serialize_entry(key, h)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_prints_rfc3339_micros() {
+        let t = Timestamp::from_parts(1_764_863_722, 5);
+        assert_eq!(t.to_string(), "2025-12-04T15:55:22.000005Z");
+        assert_eq!(Timestamp(-7).to_string(), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn event_keys_follow_eve_order() {
+        let ev = Event {
+            timestamp: Timestamp(1_000_000),
+            endpoints: Endpoints {
+                flow_id: 42,
+                src_ip: "10.0.0.1".parse().unwrap(),
+                src_port: 5353,
+                dest_ip: "224.0.0.251".parse().unwrap(),
+                dest_port: 5353,
+                proto: Proto::Udp,
+                src_mac: Some(Mac([2, 0, 0, 0, 0, 1])),
+                dest_mac: None,
+            },
+            body: EventBody::Mdns(DnsEvent {
+                kind: "query",
+                id: 0,
+                rcode: None,
+                rrname: "printer.local".into(),
+                rrtype: "A".into(),
+                answers: vec![],
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"timestamp":"1970-01-01T00:00:01.000000Z","flow_id":42,"event_type":"mdns","src_ip":"10.0.0.1","src_port":5353,"dest_ip":"224.0.0.251","dest_port":5353,"proto":"UDP","src_mac":"02:00:00:00:00:01","mdns":{"type":"query","id":0,"rrname":"printer.local","rrtype":"A"}}"#
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Address → name map learnt from DNS answers, bounded and TTL-aware.
+//!
+//! Later stages name flows that carry no name of their own (a TLS connection without SNI, a KMS
+//! connection by address) by the name their client looked up just before. Entries live as long as
+//! the answer's TTL allows, clamped to [`MIN_TTL_SECS`, `MAX_TTL_SECS`]; when the map is full the
+//! entries that expire soonest go first, and each eviction is counted.
+
+use crate::event::Timestamp;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Clients keep using an address a little past a tiny TTL; a floor keeps the name with it.
+pub const MIN_TTL_SECS: u64 = 60;
+/// A day: long TTLs on CDN names would otherwise pin stale names for weeks.
+pub const MAX_TTL_SECS: u64 = 86_400;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    expires: Timestamp,
+}
+
+/// The map.
+#[derive(Debug)]
+pub struct DnsNames {
+    entries: HashMap<IpAddr, Entry>,
+    capacity: usize,
+    /// Entries removed to make room before they expired.
+    pub evicted: u64,
+}
+
+impl DnsNames {
+    /// An empty map holding at most `capacity` addresses.
+    pub fn new(capacity: usize) -> Self {
+        DnsNames {
+            entries: HashMap::new(),
+            capacity: capacity.max(1),
+            evicted: 0,
+        }
+    }
+
+    /// Addresses held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Records that `name` resolved to `addr` at `now` with this TTL.
+    pub fn insert(&mut self, addr: IpAddr, name: &str, ttl: u32, now: Timestamp) {
+        let ttl = u64::from(ttl).clamp(MIN_TTL_SECS, MAX_TTL_SECS);
+        let expires = now.plus_secs(ttl);
+        if !self.entries.contains_key(&addr) && self.entries.len() >= self.capacity {
+            self.make_room(now);
+        }
+        self.entries.insert(
+            addr,
+            Entry {
+                name: name.to_string(),
+                expires,
+            },
+        );
+    }
+
+    /// The name `addr` had at `now`, if an unexpired answer said so.
+    pub fn lookup(&self, addr: IpAddr, now: Timestamp) -> Option<&str> {
+        self.entries
+            .get(&addr)
+            .filter(|e| e.expires >= now)
+            .map(|e| e.name.as_str())
+    }
+
+    fn make_room(&mut self, now: Timestamp) {
+        let before = self.entries.len();
+        self.entries.retain(|_, e| e.expires >= now);
+        if self.entries.len() < self.capacity {
+            return;
+        }
+        // Still full of live entries: drop the soonest-expiring eighth at once, so this scan is
+        // paid rarely.
+        let mut by_expiry: Vec<(Timestamp, IpAddr)> =
+            self.entries.iter().map(|(a, e)| (e.expires, *a)).collect();
+        by_expiry.sort_unstable();
+        let n = (self.capacity / 8).max(1);
+        for (_, a) in by_expiry.into_iter().take(n) {
+            self.entries.remove(&a);
+        }
+        self.evicted += (before - self.entries.len()) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn names_expire_with_their_ttl() {
+        let mut m = DnsNames::new(16);
+        m.insert(ip("192.0.2.1"), "kms.example", 300, Timestamp(0));
+        assert_eq!(
+            m.lookup(ip("192.0.2.1"), Timestamp(0).plus_secs(299)),
+            Some("kms.example")
+        );
+        assert_eq!(m.lookup(ip("192.0.2.1"), Timestamp(0).plus_secs(301)), None);
+        m.insert(ip("192.0.2.2"), "short.example", 1, Timestamp(0));
+        assert_eq!(
+            m.lookup(ip("192.0.2.2"), Timestamp(0).plus_secs(59)),
+            Some("short.example")
+        );
+    }
+
+    #[test]
+    fn capacity_is_enforced_and_counted() {
+        let mut m = DnsNames::new(8);
+        for i in 0..20u8 {
+            m.insert(
+                IpAddr::from([192, 0, 2, i]),
+                "x.example",
+                600 + u32::from(i),
+                Timestamp(0),
+            );
+        }
+        assert!(m.len() <= 8);
+        assert_eq!(m.evicted, 12);
+        assert_eq!(
+            m.lookup(ip("192.0.2.19"), Timestamp(0)),
+            Some("x.example"),
+            "latest kept"
+        );
+        assert_eq!(
+            m.lookup(ip("192.0.2.0"), Timestamp(0)),
+            None,
+            "soonest-expiring evicted"
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! The hosts of the home networks: address, MAC, names, first and last seen.
+//!
+//! A host record is keyed by its current address. DHCP is the authority on which MAC holds an
+//! address: when an ACK hands an address to a different MAC, the old record ends (it is kept in a
+//! bounded list of ended records) and a new one begins. Names learnt from DHCP follow the MAC, so
+//! a laptop that moves to another address keeps its name. MACs seen only in frame headers are
+//! weaker evidence: at a routed gateway they are the router's, so a MAC seen in front of many
+//! addresses is not attributed to any of them.
+
+use crate::event::{Mac, Timestamp};
+use ipnet::IpNet;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Where a host's name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NameSource {
+    /// DHCP host name (option 12) or client FQDN (81 / DHCPv6 39).
+    Dhcp,
+    /// NetBIOS name registration.
+    Netbios,
+    /// Multicast DNS answer for the host's own address.
+    Mdns,
+    /// LLMNR answer for the host's own address.
+    Llmnr,
+}
+
+/// A name and its source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct HostName {
+    /// The name as the host gave it.
+    pub name: String,
+    /// Which protocol said so.
+    pub source: NameSource,
+}
+
+/// Names kept per host: a host has a DHCP name, a NetBIOS name and an mDNS name or two.
+pub const MAX_NAMES_PER_HOST: usize = 8;
+/// Distinct queried names remembered per host for the summary (not a log: the events are).
+pub const MAX_QUERIES_PER_HOST: usize = 16;
+/// A MAC seen in front of more addresses than this is a router's, not a host's.
+pub const ROUTER_MAC_ADDRESSES: u32 = 4;
+
+/// One host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Host {
+    /// Address.
+    pub ip: IpAddr,
+    /// MAC, from DHCP or from frame headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// Whether `mac` came from DHCP (authoritative) rather than a frame header.
+    #[serde(skip)]
+    pub mac_from_dhcp: bool,
+    /// Names, at most [`MAX_NAMES_PER_HOST`].
+    pub names: Vec<HostName>,
+    /// First activity.
+    pub first_seen: Timestamp,
+    /// Last activity.
+    pub last_seen: Timestamp,
+    /// When the record ended because DHCP gave the address to another MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Timestamp>,
+    /// Events that named this host as sender, by event type.
+    pub events: std::collections::BTreeMap<&'static str, u64>,
+    /// Some names this host looked up, at most [`MAX_QUERIES_PER_HOST`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queried: Vec<String>,
+    /// HTTP hosts and user agents this host used, at most [`MAX_QUERIES_PER_HOST`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<String>,
+}
+
+impl Host {
+    fn new(ip: IpAddr, ts: Timestamp) -> Self {
+        Host {
+            ip,
+            mac: None,
+            mac_from_dhcp: false,
+            names: Vec::new(),
+            first_seen: ts,
+            last_seen: ts,
+            ended: None,
+            events: Default::default(),
+            queried: Vec::new(),
+            http: Vec::new(),
+        }
+    }
+
+    /// Adds a name unless known or the list is full.
+    pub fn add_name(&mut self, name: &str, source: NameSource) {
+        let name = name.trim_end_matches('.');
+        if name.is_empty() || self.names.len() >= MAX_NAMES_PER_HOST {
+            return;
+        }
+        if !self
+            .names
+            .iter()
+            .any(|n| n.name.eq_ignore_ascii_case(name) && n.source == source)
+        {
+            self.names.push(HostName {
+                name: name.to_string(),
+                source,
+            });
+        }
+    }
+
+    fn touch(&mut self, ts: Timestamp) {
+        self.first_seen = self.first_seen.min(ts);
+        self.last_seen = self.last_seen.max(ts);
+    }
+}
+
+/// Adds `value` to a bounded list of distinct strings.
+pub fn remember(list: &mut Vec<String>, value: &str) {
+    if list.len() < MAX_QUERIES_PER_HOST && !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
+    }
+}
+
+/// The home networks: which addresses are hosts to inventory.
+#[derive(Debug, Clone)]
+pub struct HomeNets(Vec<IpNet>);
+
+impl HomeNets {
+    /// RFC 1918 private space, RFC 6598 shared address space (campus CGNAT) and RFC 4193 unique
+    /// local IPv6 addresses.
+    pub fn defaults() -> Self {
+        let nets = [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "fc00::/7",
+        ];
+        HomeNets(nets.iter().filter_map(|n| n.parse().ok()).collect())
+    }
+
+    /// Exactly these networks.
+    pub fn new(nets: Vec<IpNet>) -> Self {
+        HomeNets(nets)
+    }
+
+    /// Whether `ip` belongs to a home network.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    /// The networks.
+    pub fn nets(&self) -> &[IpNet] {
+        &self.0
+    }
+}
+
+/// Ended records kept for the report; older ones are dropped (and counted).
+pub const MAX_ENDED_RECORDS: usize = 4096;
+
+/// The bounded table.
+#[derive(Debug)]
+pub struct HostTable {
+    home: HomeNets,
+    capacity: usize,
+    hosts: HashMap<IpAddr, Host>,
+    ended: Vec<Host>,
+    /// For each frame-header MAC: the last address it stood in front of and how often that changed.
+    link_macs: HashMap<Mac, (IpAddr, u32)>,
+    /// DHCP names by MAC, so names follow a host to its next address.
+    dhcp_names: HashMap<Mac, Vec<HostName>>,
+    /// Records removed to make room.
+    pub evicted: u64,
+    /// Ended records dropped from the bounded list.
+    pub ended_dropped: u64,
+}
+
+impl HostTable {
+    /// An empty table of at most `capacity` hosts.
+    pub fn new(home: HomeNets, capacity: usize) -> Self {
+        HostTable {
+            home,
+            capacity: capacity.max(1),
+            hosts: HashMap::new(),
+            ended: Vec::new(),
+            link_macs: HashMap::new(),
+            dhcp_names: HashMap::new(),
+            evicted: 0,
+            ended_dropped: 0,
+        }
+    }
+
+    /// Current hosts.
+    pub fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// True when no host is known.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// Whether `ip` is in a home network.
+    pub fn is_home(&self, ip: &IpAddr) -> bool {
+        self.home.contains(ip)
+    }
+
+    /// The record for `ip`, created if `ip` is a home address; `None` otherwise.
+    pub fn host_mut(&mut self, ip: IpAddr, ts: Timestamp) -> Option<&mut Host> {
+        if !self.home.contains(&ip) {
+            return None;
+        }
+        if !self.hosts.contains_key(&ip) && self.hosts.len() >= self.capacity {
+            self.make_room();
+        }
+        let host = self.hosts.entry(ip).or_insert_with(|| Host::new(ip, ts));
+        host.touch(ts);
+        Some(host)
+    }
+
+    /// A host was active at `ts`, with this MAC in the frame header if any.
+    pub fn activity(&mut self, ip: IpAddr, link_mac: Option<Mac>, ts: Timestamp) {
+        if !self.home.contains(&ip) {
+            return;
+        }
+        let (router, just_found) = match link_mac {
+            Some(m) => self.note_link_mac(m, ip),
+            None => (false, false),
+        };
+        if just_found {
+            for h in self
+                .hosts
+                .values_mut()
+                .filter(|h| h.mac == link_mac && !h.mac_from_dhcp)
+            {
+                h.mac = None;
+            }
+        }
+        let Some(host) = self.host_mut(ip, ts) else {
+            return;
+        };
+        match link_mac {
+            Some(_) if router && !host.mac_from_dhcp => host.mac = None,
+            Some(m) if host.mac.is_none() => host.mac = Some(m),
+            _ => {}
+        }
+    }
+
+    /// Records a MAC in front of an address; returns whether the MAC looks like a router's and
+    /// whether it just started to.
+    fn note_link_mac(&mut self, mac: Mac, ip: IpAddr) -> (bool, bool) {
+        if !self.link_macs.contains_key(&mac) && self.link_macs.len() >= self.capacity {
+            self.link_macs.clear();
+        }
+        let e = self.link_macs.entry(mac).or_insert((ip, 0));
+        let mut crossed = false;
+        if e.0 != ip {
+            e.0 = ip;
+            e.1 = e.1.saturating_add(1);
+            crossed = e.1 == ROUTER_MAC_ADDRESSES;
+        }
+        (e.1 >= ROUTER_MAC_ADDRESSES, crossed)
+    }
+
+    /// A DHCP client with this MAC announced a name.
+    pub fn dhcp_name(&mut self, mac: Mac, name: &str) {
+        if !self.dhcp_names.contains_key(&mac) && self.dhcp_names.len() >= self.capacity {
+            self.dhcp_names.clear();
+        }
+        let names = self.dhcp_names.entry(mac).or_default();
+        if names.len() < MAX_NAMES_PER_HOST && !names.iter().any(|n| n.name == name) {
+            names.push(HostName {
+                name: name.to_string(),
+                source: NameSource::Dhcp,
+            });
+        }
+        for host in self
+            .hosts
+            .values_mut()
+            .filter(|h| h.mac == Some(mac) && h.mac_from_dhcp)
+        {
+            host.add_name(name, NameSource::Dhcp);
+        }
+    }
+
+    /// A DHCP server acknowledged `ip` for `mac`.
+    pub fn dhcp_assigned(&mut self, ip: IpAddr, mac: Mac, ts: Timestamp) {
+        if !self.home.contains(&ip) {
+            return;
+        }
+        if let Some(old) = self.hosts.get(&ip) {
+            if old.mac_from_dhcp && old.mac != Some(mac) {
+                if let Some(mut old) = self.hosts.remove(&ip) {
+                    old.ended = Some(ts);
+                    self.push_ended(old);
+                }
+            }
+        }
+        let names = self.dhcp_names.get(&mac).cloned().unwrap_or_default();
+        if let Some(host) = self.host_mut(ip, ts) {
+            host.mac = Some(mac);
+            host.mac_from_dhcp = true;
+            for n in names {
+                host.add_name(&n.name, n.source);
+            }
+        }
+    }
+
+    fn push_ended(&mut self, host: Host) {
+        if self.ended.len() >= MAX_ENDED_RECORDS {
+            self.ended.remove(0);
+            self.ended_dropped += 1;
+        }
+        self.ended.push(host);
+    }
+
+    fn make_room(&mut self) {
+        // Drop the least recently seen sixteenth at once, so this sort is paid rarely.
+        let mut by_age: Vec<(Timestamp, IpAddr)> =
+            self.hosts.values().map(|h| (h.last_seen, h.ip)).collect();
+        by_age.sort_unstable();
+        for (_, ip) in by_age.into_iter().take((self.capacity / 16).max(1)) {
+            self.hosts.remove(&ip);
+            self.evicted += 1;
+        }
+    }
+
+    /// Current hosts followed by ended records, ordered by address then first seen.
+    pub fn all(&self) -> Vec<&Host> {
+        let mut v: Vec<&Host> = self.hosts.values().chain(self.ended.iter()).collect();
+        v.sort_by(|a, b| (a.ip, a.first_seen).cmp(&(b.ip, b.first_seen)));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+    const M1: Mac = Mac([2, 0, 0, 0, 0, 1]);
+    const M2: Mac = Mac([2, 0, 0, 0, 0, 2]);
+
+    #[test]
+    fn only_home_addresses_become_hosts() {
+        let mut t = HostTable::new(HomeNets::defaults(), 16);
+        t.activity(ip("10.1.2.3"), None, Timestamp(5));
+        t.activity(ip("8.8.8.8"), None, Timestamp(5));
+        t.activity(ip("10.1.2.3"), None, Timestamp(2));
+        assert_eq!(t.len(), 1);
+        let h = t.all()[0];
+        assert_eq!((h.first_seen, h.last_seen), (Timestamp(2), Timestamp(5)));
+    }
+
+    #[test]
+    fn dhcp_reassignment_ends_the_old_record_and_names_follow_the_mac() {
+        let mut t = HostTable::new(HomeNets::defaults(), 16);
+        t.dhcp_name(M1, "lab-pc-01");
+        t.dhcp_assigned(ip("10.0.0.10"), M1, Timestamp(1));
+        t.dhcp_name(M2, "lab-pc-02");
+        t.dhcp_assigned(ip("10.0.0.10"), M2, Timestamp(9));
+        t.dhcp_assigned(ip("10.0.0.11"), M1, Timestamp(10));
+        let all = t.all();
+        assert_eq!(all.len(), 3);
+        let old = all.iter().find(|h| h.ended.is_some()).unwrap();
+        assert_eq!(
+            (old.mac, old.names[0].name.as_str()),
+            (Some(M1), "lab-pc-01")
+        );
+        let now10 = all
+            .iter()
+            .find(|h| h.ip == ip("10.0.0.10") && h.ended.is_none())
+            .unwrap();
+        assert_eq!(
+            (now10.mac, now10.names[0].name.as_str()),
+            (Some(M2), "lab-pc-02")
+        );
+        let moved = all.iter().find(|h| h.ip == ip("10.0.0.11")).unwrap();
+        assert_eq!(
+            moved.names[0].name, "lab-pc-01",
+            "the name followed the MAC"
+        );
+    }
+
+    #[test]
+    fn router_macs_are_not_attributed() {
+        let mut t = HostTable::new(HomeNets::defaults(), 64);
+        for i in 1..=6u8 {
+            t.activity(IpAddr::from([10, 0, 0, i]), Some(M1), Timestamp(1));
+        }
+        assert!(
+            t.all().iter().all(|h| h.mac.is_none()),
+            "a router's MAC names no host"
+        );
+        t.dhcp_assigned(ip("10.0.0.2"), M1, Timestamp(2));
+        let h2 = t
+            .all()
+            .into_iter()
+            .find(|h| h.ip == ip("10.0.0.2"))
+            .unwrap();
+        assert_eq!(h2.mac, Some(M1), "DHCP is authoritative");
+    }
+
+    #[test]
+    fn table_is_bounded() {
+        let mut t = HostTable::new(HomeNets::defaults(), 32);
+        for i in 0..100u8 {
+            t.activity(IpAddr::from([10, 0, 1, i]), None, Timestamp(i64::from(i)));
+        }
+        assert!(t.len() <= 32);
+        assert!(t.evicted >= 68);
+        assert!(t.all().iter().any(|h| h.ip == ip("10.0.1.99")));
+    }
+
+    #[test]
+    fn names_are_bounded_and_deduplicated() {
+        let mut t = HostTable::new(HomeNets::defaults(), 4);
+        let h = t.host_mut(ip("10.0.0.1"), Timestamp(0)).unwrap();
+        h.add_name("PC.", NameSource::Netbios);
+        h.add_name("pc", NameSource::Netbios);
+        for i in 0..20 {
+            h.add_name(&format!("n{i}"), NameSource::Mdns);
+        }
+        assert_eq!(h.names.len(), MAX_NAMES_PER_HOST);
+        assert_eq!(h.names[0].name, "PC");
+    }
+}

@@ -1,0 +1,211 @@
+//! The `wiretally` command: parse flags, validate them, run a command, map errors to exit codes.
+
+mod cli;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use cli::{Cli, Command, Common};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use wiretally::capture::{LiveOptions, Source};
+use wiretally::inventory::hosts::HomeNets;
+use wiretally::inventory::{Inventory, InventoryLimits};
+use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
+use wiretally::pipeline::flow::FlowLimits;
+use wiretally::pipeline::fragment::FragLimits;
+use wiretally::pipeline::worker::WorkerConfig;
+use wiretally::report;
+
+/// Exit status for bad flags or configuration (BSD sysexits EX_USAGE).
+const EXIT_USAGE: u8 = 64;
+/// Largest stream depth accepted: a megabyte per direction is already far past any handshake.
+const MAX_STREAM_DEPTH: usize = 1 << 20;
+/// More workers than this is a typo, not a machine.
+const MAX_WORKERS: usize = 256;
+
+/// Validated settings.
+struct Settings {
+    engine: EngineConfig,
+    home: HomeNets,
+    limits: InventoryLimits,
+    events: Option<String>,
+}
+
+fn validate(c: &Common) -> Result<Settings> {
+    let mut errors = Vec::new();
+    if c.workers == 0 || c.workers > MAX_WORKERS {
+        errors.push(format!(
+            "--workers {}: must be 1 to {MAX_WORKERS}",
+            c.workers
+        ));
+    }
+    if c.stream_depth == 0 || c.stream_depth > MAX_STREAM_DEPTH {
+        errors.push(format!(
+            "--stream-depth {}: must be 1 to {MAX_STREAM_DEPTH}",
+            c.stream_depth
+        ));
+    }
+    if c.max_flows == 0 {
+        errors.push("--max-flows must be at least 1".into());
+    }
+    if c.max_hosts == 0 {
+        errors.push("--max-hosts must be at least 1".into());
+    }
+    let mut nets = Vec::new();
+    for n in &c.home_nets {
+        match n.parse() {
+            Ok(net) => nets.push(net),
+            Err(e) => errors.push(format!("--home-net {n}: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        bail!(errors.join("\n"));
+    }
+    Ok(Settings {
+        engine: EngineConfig {
+            workers: c.workers,
+            worker: WorkerConfig {
+                flows: FlowLimits {
+                    max_flows: c.max_flows,
+                    ..FlowLimits::default()
+                },
+                stream_depth: c.stream_depth,
+                fragments: FragLimits::default(),
+            },
+            tick_secs: 5,
+        },
+        home: if nets.is_empty() {
+            HomeNets::defaults()
+        } else {
+            HomeNets::new(nets)
+        },
+        limits: InventoryLimits {
+            max_hosts: c.max_hosts,
+            ..InventoryLimits::default()
+        },
+        events: c.events.clone(),
+    })
+}
+
+fn event_writer(dest: &Option<String>) -> Result<Option<Box<dyn Write + Send>>> {
+    Ok(match dest.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("{path}: cannot create event log"))?;
+            Some(Box::new(std::io::BufWriter::new(f)))
+        }
+    })
+}
+
+/// Stops the capture loop on SIGINT or SIGTERM.
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing a signal handler")?;
+    }
+    Ok(stop)
+}
+
+/// Runs `analyze`; returns whether every file was read whole.
+fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
+    let stop = stop_flag()?;
+    let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
+    let mut engine = Engine::start(s.engine, inventory);
+    let mut all_ok = true;
+    for path in captures {
+        let mut source = match Source::open_file(path) {
+            Ok(src) => src,
+            Err(e) => {
+                eprintln!("wiretally: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
+        match engine.feed(&mut source, &stop) {
+            Ok(Ended::Complete) => {}
+            Ok(Ended::Truncated(why)) => {
+                eprintln!(
+                    "wiretally: {}: warning: file is truncated, kept the packets before the cut ({why})",
+                    path.display()
+                );
+            }
+            Ok(Ended::Stopped) => break,
+            Err(e) => {
+                eprintln!("wiretally: {e}");
+                all_ok = false;
+            }
+        }
+    }
+    let (mut inventory, counters) = engine.finish();
+    inventory.close().context("writing events")?;
+    if s.events.is_none() {
+        print!("{}", report::host_summary(&inventory));
+    }
+    eprintln!("{}", report::statistics(&counters, &inventory, None));
+    Ok(all_ok)
+}
+
+fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
+    let stop = stop_flag()?;
+    let mut source = Source::open_live(&opts)?;
+    eprintln!("wiretally: capturing on {}.", source.name());
+    let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
+    let mut engine = Engine::start(s.engine, inventory);
+    let result = engine.feed(&mut source, &stop);
+    let live = source.stats();
+    let (mut inventory, counters) = engine.finish();
+    inventory.close().context("writing events")?;
+    if s.events.is_none() {
+        print!("{}", report::host_summary(&inventory));
+    }
+    eprintln!("{}", report::statistics(&counters, &inventory, live));
+    result?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (common, outcome) = match &cli.command {
+        Command::Analyze { common, .. } | Command::Run { common, .. } => (common, ()),
+    };
+    let () = outcome;
+    let settings = match validate(common) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wiretally: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze { captures, .. } => analyze(&captures, settings),
+        Command::Run {
+            interface,
+            bpf,
+            snaplen,
+            buffer_mib,
+            ..
+        } => run_live(
+            LiveOptions {
+                interface,
+                bpf,
+                snaplen,
+                buffer_mib,
+            },
+            settings,
+        )
+        .map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("wiretally: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

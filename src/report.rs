@@ -1,0 +1,104 @@
+//! Human-readable output: the per-host summary and the run statistics.
+
+use crate::capture::CaptureStats;
+use crate::inventory::Inventory;
+use crate::inventory::hosts::Host;
+use crate::pipeline::stats::Counters;
+use std::fmt::Write as _;
+
+fn host_line(h: &Host) -> String {
+    let mut s = format!("{}", h.ip);
+    if let Some(mac) = h.mac {
+        let _ = write!(s, "  {mac}");
+    }
+    if !h.names.is_empty() {
+        let names: Vec<String> = h
+            .names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} ({})",
+                    n.name,
+                    serde_json::to_value(n.source)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let _ = write!(s, "  {}", names.join(", "));
+    }
+    let _ = write!(s, "\n    seen {} .. {}", h.first_seen, h.last_seen);
+    if let Some(end) = h.ended {
+        let _ = write!(s, " (address given to another MAC at {end})");
+    }
+    if !h.events.is_empty() {
+        let counts: Vec<String> = h.events.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = write!(s, "\n    events: {}", counts.join(", "));
+    }
+    if !h.queried.is_empty() {
+        let _ = write!(s, "\n    looked up: {}", h.queried.join(", "));
+    }
+    if !h.http.is_empty() {
+        let _ = write!(s, "\n    http: {}", h.http.join(", "));
+    }
+    s
+}
+
+/// The per-host summary `analyze` prints when no event log is requested.
+pub fn host_summary(inv: &Inventory) -> String {
+    let hosts = inv.hosts.all();
+    let mut out = format!("{} host(s) in the home networks\n", hosts.len());
+    for h in hosts {
+        out.push_str(&host_line(h));
+        out.push('\n');
+    }
+    out
+}
+
+/// Run statistics for stderr.
+pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> String {
+    let mut s = format!(
+        "packets {} ({} bytes), non-IP {}, flows {} (timed out {}, evicted {}), events {}",
+        c.packets, c.bytes, c.non_ip, c.flows_created, c.flows_timed_out, c.flows_evicted, c.events
+    );
+    let errors: Vec<String> = c
+        .decode_errors_by_reason()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    if !errors.is_empty() {
+        let _ = write!(s, "\ndecode errors: {}", errors.join(", "));
+    }
+    let f = &c.fragments;
+    if f.reassembled + f.timed_out + f.over_limit + f.invalid > 0 {
+        let _ = write!(
+            s,
+            "\nfragments: reassembled {}, timed out {}, over limit {}, invalid {}",
+            f.reassembled, f.timed_out, f.over_limit, f.invalid
+        );
+    }
+    if c.tcp_midstream_segments + c.stream_overflows + c.stream_depth_reached > 0 {
+        let _ = write!(
+            s,
+            "\ntcp streams: midstream segments {}, reorder overflows {}, depth reached {}",
+            c.tcp_midstream_segments, c.stream_overflows, c.stream_depth_reached
+        );
+    }
+    let _ = write!(
+        s,
+        "\nhosts {} (evicted {}), dns names {} (evicted {})",
+        inv.hosts.len(),
+        inv.hosts.evicted,
+        inv.dns_names.len(),
+        inv.dns_names.evicted
+    );
+    if let Some(l) = live {
+        let _ = write!(
+            s,
+            "\nlibpcap: received {}, dropped by kernel {}, dropped by interface {}",
+            l.received, l.dropped_by_kernel, l.dropped_by_interface
+        );
+    }
+    s
+}
