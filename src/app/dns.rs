@@ -211,8 +211,8 @@ mod tests {
         }
         m.extend_from_slice(&[0, 0, 33, 0, 1]); // root, SRV, IN
         m.extend_from_slice(&[0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 12]); // ptr, SRV, IN, ttl 60, len
-        m.extend_from_slice(&[0, 0, 0, 0, 0x06, 0x98, 3, b'k', b'm', b's', 0xc0, 25]); // 0 0 1688 kms.lab.test
-        m.extend_from_slice(&[0xc0, 54, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 1]); // kms A
+        m.extend_from_slice(&[0, 0, 0, 0, 0x06, 0x98, 3, b'k', b'm', b's', 0xc0, 24]); // 0 0 1688 kms.lab.test
+        m.extend_from_slice(&[0xc0, 56, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 1]); // kms A
         m
     }
 
