@@ -5,11 +5,13 @@ mod cli;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use cli::{Cli, Command, Common};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use wiretally::capture::{LiveOptions, Source};
+use std::sync::atomic::{AtomicBool, Ordering};
+use wiretally::capture::{LiveOptions, Source, Waker};
 use wiretally::inventory::hosts::HomeNets;
 use wiretally::inventory::{Inventory, InventoryLimits};
 use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
@@ -101,19 +103,29 @@ fn event_writer(dest: &Option<String>) -> Result<Option<Box<dyn Write + Send>>> 
     })
 }
 
-/// Stops the capture loop on SIGINT or SIGTERM.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+/// Stops the capture loop on SIGINT or SIGTERM: a thread waits for the signal, sets the flag the
+/// loop checks and wakes a live capture blocked in libpcap.
+fn stop_on_signal(waker: Option<Waker>) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("installing a signal handler")?;
-    }
+    let mut signals = Signals::new([SIGINT, SIGTERM]).context("installing a signal handler")?;
+    let flag = Arc::clone(&stop);
+    std::thread::Builder::new()
+        .name("wiretally-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                flag.store(true, Ordering::Relaxed);
+                if let Some(w) = &waker {
+                    w.wake();
+                }
+            }
+        })
+        .context("starting the signal thread")?;
     Ok(stop)
 }
 
 /// Runs `analyze`; returns whether every file was read whole.
 fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
-    let stop = stop_flag()?;
+    let stop = stop_on_signal(None)?;
     let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
@@ -151,8 +163,8 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
 }
 
 fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
-    let stop = stop_flag()?;
     let mut source = Source::open_live(&opts)?;
+    let stop = stop_on_signal(source.waker())?;
     eprintln!("wiretally: capturing on {}.", source.name());
     let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
     let mut engine = Engine::start(s.engine, inventory);

@@ -32,8 +32,9 @@ fn host_line(h: &Host) -> String {
     if let Some(end) = h.ended {
         let _ = write!(s, " (address given to another MAC at {end})");
     }
-    if !h.events.is_empty() {
-        let counts: Vec<String> = h.events.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let counts = h.events.nonzero();
+    if !counts.is_empty() {
+        let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = write!(s, "\n    events: {}", counts.join(", "));
     }
     if !h.queried.is_empty() {

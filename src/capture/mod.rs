@@ -121,6 +121,17 @@ pub struct LiveOptions {
     pub buffer_mib: i32,
 }
 
+/// Wakes a live capture blocked in libpcap (`pcap_breakloop`): on Linux a read in immediate mode
+/// may wait in `poll` past its timeout, so a stop flag alone is not enough.
+pub struct Waker(pcap::BreakLoop);
+
+impl Waker {
+    /// Makes the blocked read return; the source then reports its end.
+    pub fn wake(&self) {
+        self.0.breakloop();
+    }
+}
+
 /// How long a live read waits before returning [`Read::Idle`], so signals are noticed promptly.
 const LIVE_READ_TIMEOUT_MS: i32 = 100;
 
@@ -193,7 +204,7 @@ impl Source {
     }
 
     /// Reads the next packet.
-    pub fn next(&mut self) -> Result<Read<'_>, CaptureError> {
+    pub fn read(&mut self) -> Result<Read<'_>, CaptureError> {
         let is_file = matches!(self.handle, Handle::File(_));
         let result = match &mut self.handle {
             Handle::File(c) => c.next_packet(),
@@ -218,6 +229,15 @@ impl Source {
                     })
                 }
             }
+        }
+    }
+
+    /// A handle that makes a blocked live read return, for the thread that handles signals; `None`
+    /// for files, whose reads never block.
+    pub fn waker(&mut self) -> Option<Waker> {
+        match &mut self.handle {
+            Handle::File(_) => None,
+            Handle::Live(c) => Some(Waker(c.breakloop_handle())),
         }
     }
 

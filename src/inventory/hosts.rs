@@ -27,6 +27,18 @@ pub enum NameSource {
     Llmnr,
 }
 
+impl NameSource {
+    /// The lowercase name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Dhcp => "dhcp",
+            NameSource::Netbios => "netbios",
+            NameSource::Mdns => "mdns",
+            NameSource::Llmnr => "llmnr",
+        }
+    }
+}
+
 /// A name and its source.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct HostName {
@@ -37,9 +49,14 @@ pub struct HostName {
 }
 
 /// Names kept per host: a host has a DHCP name, a NetBIOS name and an mDNS name or two.
-pub const MAX_NAMES_PER_HOST: usize = 8;
-/// Distinct queried names remembered per host for the summary (not a log: the events are).
-pub const MAX_QUERIES_PER_HOST: usize = 16;
+pub const MAX_NAMES_PER_HOST: usize = 6;
+/// Longest name kept, in characters; with the other caps a host record stays under 4 KiB.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Distinct queried names (and HTTP clients) remembered per host for the summary; the event log
+/// has them all.
+pub const MAX_REMEMBERED_PER_HOST: usize = 8;
+/// Longest remembered value, in characters.
+pub const MAX_REMEMBERED_CHARS: usize = 96;
 /// A MAC seen in front of more addresses than this is a router's, not a host's.
 pub const ROUTER_MAC_ADDRESSES: u32 = 4;
 
@@ -64,11 +81,11 @@ pub struct Host {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<Timestamp>,
     /// Events that named this host as sender, by event type.
-    pub events: std::collections::BTreeMap<&'static str, u64>,
-    /// Some names this host looked up, at most [`MAX_QUERIES_PER_HOST`].
+    pub events: EventCounts,
+    /// Some names this host looked up, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queried: Vec<String>,
-    /// HTTP hosts and user agents this host used, at most [`MAX_QUERIES_PER_HOST`].
+    /// HTTP hosts and user agents this host used, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
 }
@@ -113,9 +130,73 @@ impl Host {
     }
 }
 
-/// Adds `value` to a bounded list of distinct strings.
+/// Counts of the events a host sent, by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EventCounts {
+    /// `dns` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dns: u32,
+    /// `mdns` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mdns: u32,
+    /// `llmnr` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub llmnr: u32,
+    /// `netbios` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub netbios: u32,
+    /// `dhcp` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dhcp: u32,
+    /// `http` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub http: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl EventCounts {
+    /// Counts one event of this `event_type`.
+    pub fn count(&mut self, event_type: &str) {
+        let slot = match event_type {
+            "dns" => &mut self.dns,
+            "mdns" => &mut self.mdns,
+            "llmnr" => &mut self.llmnr,
+            "netbios" => &mut self.netbios,
+            "dhcp" => &mut self.dhcp,
+            "http" => &mut self.http,
+            _ => return,
+        };
+        *slot = slot.saturating_add(1);
+    }
+
+    /// Non-zero counts with their event types.
+    pub fn nonzero(&self) -> Vec<(&'static str, u32)> {
+        [
+            ("dhcp", self.dhcp),
+            ("dns", self.dns),
+            ("http", self.http),
+            ("llmnr", self.llmnr),
+            ("mdns", self.mdns),
+            ("netbios", self.netbios),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
+}
+
+/// The longest prefix of `s` of at most `max` characters.
+fn truncated(s: &str, max: usize) -> &str {
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}
+
+/// Adds `value` (shortened to [`MAX_REMEMBERED_CHARS`]) to a bounded list of distinct strings.
 pub fn remember(list: &mut Vec<String>, value: &str) {
-    if list.len() < MAX_QUERIES_PER_HOST && !list.iter().any(|v| v == value) {
+    let value = truncated(value, MAX_REMEMBERED_CHARS);
+    if list.len() < MAX_REMEMBERED_PER_HOST && !list.iter().any(|v| v == value) {
         list.push(value.to_string());
     }
 }
@@ -168,6 +249,8 @@ pub struct HostTable {
     link_macs: HashMap<Mac, (IpAddr, u32)>,
     /// DHCP names by MAC, so names follow a host to its next address.
     dhcp_names: HashMap<Mac, Vec<HostName>>,
+    /// Current address of each MAC that DHCP assigned one to.
+    by_mac: HashMap<Mac, IpAddr>,
     /// Records removed to make room.
     pub evicted: u64,
     /// Ended records dropped from the bounded list.
@@ -184,6 +267,7 @@ impl HostTable {
             ended: Vec::new(),
             link_macs: HashMap::new(),
             dhcp_names: HashMap::new(),
+            by_mac: HashMap::new(),
             evicted: 0,
             ended_dropped: 0,
         }
@@ -296,6 +380,10 @@ impl HostTable {
             }
         }
         let names = self.dhcp_names.get(&mac).cloned().unwrap_or_default();
+        if !self.by_mac.contains_key(&mac) && self.by_mac.len() >= self.capacity {
+            self.by_mac.clear();
+        }
+        self.by_mac.insert(mac, ip);
         if let Some(host) = self.host_mut(ip, ts) {
             host.mac = Some(mac);
             host.mac_from_dhcp = true;
@@ -327,7 +415,7 @@ impl HostTable {
     /// Current hosts followed by ended records, ordered by address then first seen.
     pub fn all(&self) -> Vec<&Host> {
         let mut v: Vec<&Host> = self.hosts.values().chain(self.ended.iter()).collect();
-        v.sort_by(|a, b| (a.ip, a.first_seen).cmp(&(b.ip, b.first_seen)));
+        v.sort_by_key(|h| (h.ip, h.first_seen));
         v
     }
 }
@@ -424,5 +512,18 @@ mod tests {
         }
         assert_eq!(h.names.len(), MAX_NAMES_PER_HOST);
         assert_eq!(h.names[0].name, "PC");
+    }
+
+    #[test]
+    fn remembered_values_are_bounded() {
+        let mut list = Vec::new();
+        for i in 0..20 {
+            remember(&mut list, &format!("{i}{}", "é".repeat(300)));
+        }
+        assert_eq!(list.len(), MAX_REMEMBERED_PER_HOST);
+        assert!(
+            list.iter()
+                .all(|v| v.chars().count() == MAX_REMEMBERED_CHARS)
+        );
     }
 }

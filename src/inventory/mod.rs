@@ -96,7 +96,7 @@ impl Inventory {
         let ts = ev.timestamp;
         let src = ev.endpoints.src_ip;
         if let Some(h) = self.hosts.host_mut(src, ts) {
-            *h.events.entry(ev.body.event_type()).or_default() += 1;
+            h.events.count(ev.body.event_type());
         }
         match &ev.body {
             EventBody::Dhcp(d) => {

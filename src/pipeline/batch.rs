@@ -92,8 +92,8 @@ pub struct Activity {
 /// Something a worker produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    /// An event.
-    Event(Event),
+    /// An event (boxed: events are large and rare next to activity records).
+    Event(Box<Event>),
     /// Host activity.
     Activity(Activity),
 }

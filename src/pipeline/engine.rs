@@ -120,7 +120,7 @@ impl<O: Observer> Engine<O> {
                 self.flush(Control::None);
                 return Ok(Ended::Stopped);
             }
-            let packet = match source.next()? {
+            let packet = match source.read()? {
                 Read::Packet(p) => p,
                 Read::Idle => {
                     let now = Timestamp(

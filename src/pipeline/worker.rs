@@ -499,7 +499,7 @@ impl State {
             };
             flow.events = flow.events.saturating_add(1);
             self.counters.events += 1;
-            self.items.push((key, Item::Event(ev)));
+            self.items.push((key, Item::Event(Box::new(ev))));
         }
     }
 

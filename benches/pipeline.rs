@@ -1,0 +1,696 @@
+//! Pipeline benchmark: throughput on a campus-uplink-like capture, allocation-free fast path,
+//! memory per flow and per host.
+//!
+//! `cargo bench --bench pipeline [-- --packets N --runs N --regen]`
+//!
+//! 1. Generates `bench-data/campus.pcap` (see `campus/mod.rs`) unless it is already there.
+//! 2. Times, in this process, a bare libpcap read loop over the file (the physical limit: no
+//!    sensor can read the file faster) and the whole `analyze` pipeline (engine, workers, inventory,
+//!    NDJSON event log) with 1 and 2 workers; best of `--runs` runs each.
+//! 3. Counts heap allocations while a worker processes 100,000 mid-flow packets of established
+//!    flows that no parser wants; the claim is that this count is zero.
+//! 4. Prints the flow-table entry size, measured heap per tracked flow, heap per inventoried host
+//!    and peak RSS.
+//!
+//! Results also go to `bench-data/bench-inprocess.tsv` for `scripts/bench.sh`, which adds
+//! ndpiReader and the real CLI to the same table.
+
+mod campus;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+use wiretally::capture::{LinkType, Source};
+use wiretally::event::Timestamp;
+use wiretally::inventory::hosts::{HomeNets, Host};
+use wiretally::inventory::{Inventory, InventoryLimits};
+use wiretally::pipeline::batch::{Batch, PacketMeta};
+use wiretally::pipeline::decode::{self, Frame};
+use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
+use wiretally::pipeline::flow::{Flow, FlowKey, FlowLimits, TcpStart};
+use wiretally::pipeline::fragment::FragLimits;
+use wiretally::pipeline::stats::Counters;
+use wiretally::pipeline::worker::{Worker, WorkerConfig};
+
+/// Counts every heap operation of the process; `LIVE` tracks bytes currently allocated.
+struct CountingAlloc;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static REALLOCS: AtomicU64 = AtomicU64::new(0);
+static DEALLOCS: AtomicU64 = AtomicU64::new(0);
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counters
+// are atomics and never allocate.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        REALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        DEALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(-(layout.size() as i64), Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// A snapshot of the allocation counters.
+#[derive(Debug, Clone, Copy)]
+struct Heap {
+    allocs: u64,
+    reallocs: u64,
+    deallocs: u64,
+    live: i64,
+}
+
+impl Heap {
+    fn now() -> Self {
+        Heap {
+            allocs: ALLOCS.load(Ordering::SeqCst),
+            reallocs: REALLOCS.load(Ordering::SeqCst),
+            deallocs: DEALLOCS.load(Ordering::SeqCst),
+            live: LIVE.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Operations since `earlier` that obtained memory (allocations and reallocations).
+    fn obtained_since(&self, earlier: &Heap) -> u64 {
+        (self.allocs - earlier.allocs) + (self.reallocs - earlier.reallocs)
+    }
+}
+
+/// Packets in the generated file, unless `--packets` says otherwise.
+const DEFAULT_PACKETS: u64 = 1_200_000;
+/// Generator seed; changing it changes every byte of the file.
+const SEED: u64 = 0x7769_7265_7461_6c6c;
+/// Mid-flow packets processed while counting allocations.
+const STEADY_PACKETS: usize = 100_000;
+/// Flows set up before the allocation count.
+const STEADY_FLOWS: usize = 20_000;
+/// Packets per batch, as the engine sends them.
+const BATCH_PACKETS: usize = 256;
+
+struct Args {
+    packets: u64,
+    runs: usize,
+    regen: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        packets: DEFAULT_PACKETS,
+        runs: 3,
+        regen: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--packets" => a.packets = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.packets),
+            "--runs" => {
+                a.runs = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.runs)
+                    .max(1)
+            }
+            "--regen" => a.regen = true,
+            // `cargo bench` passes `--bench`; anything else is a libtest-style filter we ignore.
+            _ => {}
+        }
+    }
+    a
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("WIRETALLY_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data"))
+}
+
+/// Generates the capture unless it is there already.
+fn ensure_capture(path: &Path, a: &Args) -> std::io::Result<()> {
+    if path.exists() && !a.regen {
+        println!(
+            "Using existing {} (pass --regen to rebuild it).",
+            path.display()
+        );
+        return Ok(());
+    }
+    let t = Instant::now();
+    let tmp = path.with_extension("pcap.part");
+    let out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    let tally = campus::generate(out, a.packets, SEED)?;
+    std::fs::rename(&tmp, path)?;
+    println!(
+        "Generated {} in {:.1} s: {} packets, {:.2} GB on the wire; handshake/close {}, first data {}, bulk data {}, bulk ACKs {}, DNS {}, DHCP {}.",
+        path.display(),
+        t.elapsed().as_secs_f64(),
+        tally.packets,
+        tally.wire_bytes as f64 / 1e9,
+        tally.handshake,
+        tally.app_first,
+        tally.bulk_data,
+        tally.bulk_acks,
+        tally.dns,
+        tally.dhcp,
+    );
+    Ok(())
+}
+
+/// Resets the kernel's peak-RSS mark of this process (Linux ≥ 4.0), so each run's peak is its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// VmHWM (peak resident set) in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One timed run.
+struct Run {
+    secs: f64,
+    packets: u64,
+    wire_bytes: u64,
+    peak_rss_kib: u64,
+    /// Allocations and reallocations during the run.
+    heap_ops: u64,
+    detail: String,
+}
+
+/// The physical limit: libpcap reading every record, touching nothing but the header.
+fn bare_read(path: &Path) -> Run {
+    reset_peak_rss();
+    let before = Heap::now();
+    let t = Instant::now();
+    let mut cap = pcap::Capture::from_file(path).expect("opening the capture");
+    let (mut packets, mut wire, mut captured) = (0u64, 0u64, 0u64);
+    while let Ok(p) = cap.next_packet() {
+        packets += 1;
+        wire += u64::from(p.header.len);
+        captured += u64::from(p.header.caplen);
+        std::hint::black_box(p.data);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    Run {
+        secs,
+        packets,
+        wire_bytes: wire,
+        peak_rss_kib: peak_rss_kib(),
+        heap_ops: Heap::now().obtained_since(&before),
+        detail: format!("captured bytes {captured}"),
+    }
+}
+
+/// What the engine's capture thread does per packet, without the threads: libpcap read, locate
+/// the IP header, copy the frame into a batch buffer (src/pipeline/engine.rs `feed`). A diagnostic:
+/// the pipeline can never be faster than this on one capture thread.
+fn capture_thread_work(path: &Path) -> Run {
+    reset_peak_rss();
+    let before = Heap::now();
+    let t = Instant::now();
+    let mut source = Source::open_file(path).expect("opening the capture");
+    let link = source.link_type();
+    let mut batch = Vec::<u8>::with_capacity(512 * 1024);
+    let (mut packets, mut wire, mut located) = (0u64, 0u64, 0usize);
+    while let Ok(wiretally::capture::Read::Packet(p)) = source.read() {
+        packets += 1;
+        wire += u64::from(p.wire_len);
+        if let Ok(Frame::Ip(l)) = decode::locate(link, p.data) {
+            located = located.wrapping_add(l.ip_offset);
+            if batch.len() + 65_536 > batch.capacity() {
+                std::hint::black_box(&batch);
+                batch.clear();
+            }
+            batch.extend_from_slice(p.data);
+        }
+    }
+    std::hint::black_box(located);
+    Run {
+        secs: t.elapsed().as_secs_f64(),
+        packets,
+        wire_bytes: wire,
+        peak_rss_kib: peak_rss_kib(),
+        heap_ops: Heap::now().obtained_since(&before),
+        detail: "read + locate + copy into a batch buffer, no threads (diagnostic)".into(),
+    }
+}
+
+fn engine_config(workers: usize) -> EngineConfig {
+    // The CLI's defaults (src/main.rs `validate`, src/cli.rs).
+    EngineConfig {
+        workers,
+        worker: WorkerConfig {
+            flows: FlowLimits {
+                max_flows: 1_000_000,
+                ..FlowLimits::default()
+            },
+            stream_depth: 16 * 1024,
+            fragments: FragLimits::default(),
+        },
+        tick_secs: 5,
+    }
+}
+
+/// Inventory memory after a run, measured by dropping it.
+struct InventoryMemory {
+    hosts: usize,
+    dns_names: usize,
+    heap_bytes: i64,
+    host_records_bytes: usize,
+    host_record_max: usize,
+}
+
+/// The whole `analyze` path, as `src/main.rs` runs it, writing events to `events`.
+fn pipeline(path: &Path, workers: usize, events: &Path) -> (Run, InventoryMemory) {
+    reset_peak_rss();
+    let before = Heap::now();
+    let t = Instant::now();
+    let writer: Box<dyn Write + Send> = Box::new(BufWriter::new(
+        File::create(events).expect("creating the event log"),
+    ));
+    let inventory = Inventory::new(
+        HomeNets::defaults(),
+        InventoryLimits::default(),
+        Some(writer),
+    );
+    let mut engine = Engine::start(engine_config(workers), inventory);
+    let mut source = Source::open_file(path).expect("opening the capture");
+    let stop = AtomicBool::new(false);
+    let ended = engine
+        .feed(&mut source, &stop)
+        .expect("reading the capture");
+    assert_eq!(ended, Ended::Complete);
+    drop(source);
+    let (mut inventory, counters): (Inventory, Counters) = engine.finish();
+    inventory.close().expect("writing events");
+    let secs = t.elapsed().as_secs_f64();
+    let heap_ops = Heap::now().obtained_since(&before);
+    let peak = peak_rss_kib();
+    let events_bytes = std::fs::metadata(events).map(|m| m.len()).unwrap_or(0);
+    let detail = format!(
+        "flows {} (peak tracked {}), events {} ({:.1} MB NDJSON), hosts {}, dns names {}, non-IP {}, decode errors {}",
+        counters.flows_created,
+        inventory.peak_flows,
+        counters.events,
+        events_bytes as f64 / 1e6,
+        inventory.hosts.len(),
+        inventory.dns_names.len(),
+        counters.non_ip,
+        counters.decode_errors.iter().sum::<u64>(),
+    );
+    let host_records_bytes = inventory.hosts.all().iter().map(|h| host_heap(h)).sum();
+    let host_record_max = inventory
+        .hosts
+        .all()
+        .iter()
+        .map(|h| host_heap(h))
+        .max()
+        .unwrap_or(0);
+    let mem_before_drop = Heap::now();
+    let (hosts, dns_names) = (inventory.hosts.len(), inventory.dns_names.len());
+    drop(inventory);
+    let inv = InventoryMemory {
+        hosts,
+        dns_names,
+        heap_bytes: mem_before_drop.live - Heap::now().live,
+        host_records_bytes,
+        host_record_max,
+    };
+    (
+        Run {
+            secs,
+            packets: counters.packets,
+            wire_bytes: counters.bytes,
+            peak_rss_kib: peak,
+            heap_ops,
+            detail,
+        },
+        inv,
+    )
+}
+
+/// Bytes of one host record: its own size plus the heap it points to (BTreeMap nodes estimated
+/// at one 11-entry leaf, as every host here has fewer than 11 event types).
+fn host_heap(h: &Host) -> usize {
+    use std::mem::size_of;
+    let strings = |v: &Vec<String>| {
+        v.capacity() * size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+    };
+    size_of::<Host>()
+        + h.names.capacity() * size_of::<wiretally::inventory::hosts::HostName>()
+        + h.names.iter().map(|n| n.name.capacity()).sum::<usize>()
+        + if h.events.is_empty() {
+            0
+        } else {
+            11 * (size_of::<&str>() + 8) + 16
+        }
+        + strings(&h.queried)
+        + strings(&h.http)
+}
+
+/// Turns frames into batches exactly as the engine's capture thread does.
+struct Batcher {
+    seq: u64,
+    ts: i64,
+    batches: Vec<Batch>,
+}
+
+impl Batcher {
+    fn new() -> Self {
+        Batcher {
+            seq: 0,
+            ts: 1_733_011_200_000_000,
+            batches: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, frame: &[u8]) {
+        self.seq += 1;
+        self.ts += 10;
+        let Ok(Frame::Ip(l)) = decode::locate(LinkType::Ethernet, frame) else {
+            panic!("generated frame does not decode");
+        };
+        if self
+            .batches
+            .last()
+            .is_none_or(|b| b.packets.len() >= BATCH_PACKETS)
+        {
+            self.batches.push(Batch {
+                data: Vec::with_capacity(BATCH_PACKETS * 1600),
+                packets: Vec::with_capacity(BATCH_PACKETS),
+                ..Batch::default()
+            });
+        }
+        let b = self.batches.last_mut().expect("just pushed");
+        let start = b.data.len();
+        b.data.extend_from_slice(frame);
+        b.packets.push(PacketMeta {
+            seq: self.seq,
+            ts: Timestamp(self.ts),
+            start,
+            len: frame.len(),
+            wire_len: frame.len() as u32,
+            ip_offset: l.ip_offset,
+            src_mac: l.src_mac,
+            dst_mac: l.dst_mac,
+        });
+    }
+
+    /// Closes the current batches, marking everything dispatched.
+    fn take(&mut self) -> Vec<Batch> {
+        let upto = self.seq + 1;
+        let mut out = std::mem::take(&mut self.batches);
+        for b in &mut out {
+            b.upto = upto;
+        }
+        out
+    }
+}
+
+/// What the steady-state allocation test found.
+struct Steady {
+    flows: usize,
+    tracked_after_warmup: usize,
+    heap_per_flow: f64,
+    warm_heap_ops: u64,
+    packets: usize,
+    allocs: u64,
+    reallocs: u64,
+    deallocs: u64,
+    items: usize,
+    secs: f64,
+}
+
+/// Sets up `STEADY_FLOWS` flows (handshake and first data both ways, so every parser has decided),
+/// then counts allocations while one worker processes `STEADY_PACKETS` mid-flow packets of them.
+fn steady_state() -> Steady {
+    let mut rng = campus::Rng::new(SEED ^ 0x5354_4541_4459);
+    let filler = campus::filler(&mut rng);
+    let mut flows: Vec<campus::TcpFlow> = (0..STEADY_FLOWS)
+        .map(|i| {
+            let client = i % campus::CLIENTS;
+            let server = (i / campus::CLIENTS) % campus::SERVERS;
+            campus::TcpFlow::new(
+                client,
+                server,
+                40_000 + (i % 20_000) as u16,
+                1_000_000,
+                &mut rng,
+            )
+        })
+        .collect();
+    let mut batcher = Batcher::new();
+    let mut frame = Vec::with_capacity(2048);
+    for f in &mut flows {
+        while f.stage != campus::Stage::Bulk {
+            frame.clear();
+            f.step(&mut frame, &mut rng, &filler);
+            batcher.push(&frame);
+        }
+    }
+    let warmup = batcher.take();
+    let mut steady_frames = 0;
+    while steady_frames < STEADY_PACKETS {
+        let k = rng.below(flows.len() as u64) as usize;
+        frame.clear();
+        let kind = flows[k].step(&mut frame, &mut rng, &filler);
+        assert!(matches!(
+            kind,
+            campus::Kind::BulkData | campus::Kind::BulkAck
+        ));
+        batcher.push(&frame);
+        steady_frames += 1;
+    }
+    let steady = batcher.take();
+
+    let config = engine_config(1).worker;
+    let base = Heap::now();
+    let mut worker = Worker::new(0, config);
+    let mut tracked = 0;
+    let mut warm_reports = Vec::new();
+    for b in &warmup {
+        let r = worker.process(b);
+        tracked = r.flows;
+        warm_reports.push(r);
+    }
+    let warm_heap_ops = Heap::now().obtained_since(&base);
+    // The reports' items are the output thread's business, not the worker's: drop them first.
+    drop(warm_reports);
+    let heap_per_flow = (Heap::now().live - base.live) as f64 / tracked.max(1) as f64;
+    drop(warmup);
+
+    let mut items = 0;
+    let before = Heap::now();
+    let t = Instant::now();
+    for b in &steady {
+        let r = worker.process(b);
+        items += r.items.len();
+        std::hint::black_box(&r);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let after = Heap::now();
+    drop(worker);
+    Steady {
+        flows: STEADY_FLOWS,
+        tracked_after_warmup: tracked,
+        heap_per_flow,
+        warm_heap_ops,
+        packets: steady.iter().map(|b| b.packets.len()).sum(),
+        allocs: after.allocs - before.allocs,
+        reallocs: after.reallocs - before.reallocs,
+        deallocs: after.deallocs - before.deallocs,
+        items,
+        secs,
+    }
+}
+
+fn best(runs: usize, mut f: impl FnMut() -> Run) -> (Run, Vec<f64>) {
+    let mut all = Vec::new();
+    let mut best: Option<Run> = None;
+    for _ in 0..runs {
+        let r = f();
+        all.push(r.secs);
+        if best.as_ref().is_none_or(|b| r.secs < b.secs) {
+            best = Some(r);
+        }
+    }
+    (best.expect("at least one run"), all)
+}
+
+fn main() {
+    let a = args();
+    let dir = data_dir();
+    std::fs::create_dir_all(&dir).expect("creating bench-data");
+    let path = dir.join("campus.pcap");
+    ensure_capture(&path, &a).expect("generating the capture");
+
+    // Warm the page cache so the first timed run does not pay for the disk.
+    let _ = bare_read(&path);
+
+    let (bare, bare_all) = best(a.runs, || bare_read(&path));
+    let mut runs = vec![("bare libpcap read loop".to_string(), bare, bare_all)];
+    let (cap, cap_all) = best(a.runs, || capture_thread_work(&path));
+    runs.push(("capture-thread work only".to_string(), cap, cap_all));
+    let mut inventory_mem = None;
+    for workers in [1usize, 2] {
+        let events = dir.join(format!("events-bench-w{workers}.ndjson"));
+        let mut mem = None;
+        let (r, all) = best(a.runs, || {
+            let (r, m) = pipeline(&path, workers, &events);
+            mem = Some(m);
+            r
+        });
+        if workers == 1 {
+            inventory_mem = mem;
+        }
+        let label = format!(
+            "wiretally pipeline, {workers} worker{}",
+            if workers == 1 { "" } else { "s" }
+        );
+        runs.push((label, r, all));
+    }
+    let bare_secs = runs[0].1.secs;
+
+    println!();
+    println!(
+        "{} — {} packets, {:.3} GB on the wire; best of {} runs each (all runs in brackets)",
+        path.display(),
+        runs[0].1.packets,
+        runs[0].1.wire_bytes as f64 / 1e9,
+        a.runs
+    );
+    println!(
+        "{:<34} {:>8} {:>12} {:>8} {:>9} {:>11} {:>10}",
+        "run", "time s", "packets/s", "Gbit/s", "vs bare", "peak RSS", "heap ops"
+    );
+    let mut tsv = String::new();
+    for (label, r, all) in &runs {
+        let pps = r.packets as f64 / r.secs;
+        let gbps = r.wire_bytes as f64 * 8.0 / r.secs / 1e9;
+        println!(
+            "{:<34} {:>8.3} {:>12.0} {:>8.2} {:>8.2}x {:>7.1} MiB {:>10}  [{}]",
+            label,
+            r.secs,
+            pps,
+            gbps,
+            r.secs / bare_secs,
+            r.peak_rss_kib as f64 / 1024.0,
+            r.heap_ops,
+            all.iter()
+                .map(|s| format!("{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        tsv.push_str(&format!(
+            "{label} (in-process)\t{:.3}\t{}\t{}\t{:.1}\n",
+            r.secs,
+            r.packets,
+            r.wire_bytes,
+            r.peak_rss_kib as f64 / 1024.0
+        ));
+    }
+    for (label, r, _) in &runs {
+        println!("  {label}: {}", r.detail);
+    }
+    let w1 = runs[2].1.secs;
+    let w2 = runs[3].1.secs;
+    println!(
+        "Targets: 1 worker within 1.5x of bare read: {:.2}x ({}); 2 workers faster than 1: {:.3} s vs {:.3} s ({}).",
+        w1 / bare_secs,
+        if w1 / bare_secs <= 1.5 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        w2,
+        w1,
+        if w2 < w1 { "met" } else { "MISSED" },
+    );
+
+    println!();
+    let s = steady_state();
+    println!(
+        "Allocation-free fast path: one worker, {} flows set up (handshake + first data both ways; {} heap ops while warming), then {} mid-flow bulk packets no parser wants:",
+        s.flows, s.warm_heap_ops, s.packets
+    );
+    println!(
+        "  allocations {}, reallocations {}, deallocations {}, items produced {}  ({:.0} packets/s in the worker alone) — {}",
+        s.allocs,
+        s.reallocs,
+        s.deallocs,
+        s.items,
+        s.packets as f64 / s.secs,
+        if s.allocs + s.reallocs == 0 {
+            "claim holds"
+        } else {
+            "CLAIM FAILS"
+        }
+    );
+
+    println!();
+    let entry = std::mem::size_of::<(FlowKey, Flow)>();
+    println!("Memory:");
+    println!(
+        "  flow table entry size_of::<(FlowKey, Flow)>() = {entry} B (+1 control byte); hashbrown keeps load between 7/16 and 7/8, so {:.0}..{:.0} B per flow in the table",
+        (entry + 1) as f64 / 0.875,
+        (entry + 1) as f64 / 0.4375
+    );
+    println!(
+        "  measured: {} flows tracked after warm-up hold {:.0} B of heap each (table plus any per-flow state left)",
+        s.tracked_after_warmup, s.heap_per_flow
+    );
+    println!(
+        "  while a parser still wants a TCP flow's start: + size_of::<TcpStart>() = {} B boxed, plus its stream buffers (up to --stream-depth per direction)",
+        std::mem::size_of::<TcpStart>()
+    );
+    if let Some(m) = inventory_mem {
+        println!(
+            "  inventory after the 1-worker run: {} hosts, {} DNS names; all inventory heap {} B = {:.0} B per host; host records alone {:.0} B per host, largest {} B (size_of::<Host>() = {} B)",
+            m.hosts,
+            m.dns_names,
+            m.heap_bytes,
+            m.heap_bytes as f64 / m.hosts.max(1) as f64,
+            m.host_records_bytes as f64 / m.hosts.max(1) as f64,
+            m.host_record_max,
+            std::mem::size_of::<Host>()
+        );
+        tsv.push_str(&format!(
+            "#memory\tflow_entry={entry}\theap_per_flow={:.0}\tinventory_per_host={:.0}\thost_record={:.0}\tsteady_allocs={}\n",
+            s.heap_per_flow,
+            m.heap_bytes as f64 / m.hosts.max(1) as f64,
+            m.host_records_bytes as f64 / m.hosts.max(1) as f64,
+            s.allocs + s.reallocs
+        ));
+    }
+    std::fs::write(dir.join("bench-inprocess.tsv"), tsv).expect("writing results");
+}

@@ -1,0 +1,199 @@
+//! Live capture: `wiretally run` on a veth inside network namespaces while real clients (udhcpc,
+//! dig, curl) talk to real servers (dnsmasq, python's http.server), all built by tests/lab.sh.
+//!
+//! Needs root and the lab's packages (the README's test command installs them); otherwise the
+//! test says why and returns without checking anything. All addresses are in 198.18.0.0/15 and
+//! nothing is routed out of the namespaces.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lab() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
+}
+
+/// Why this machine cannot run the lab, if it cannot.
+fn missing_prerequisite() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not root".into());
+    }
+    for tool in ["ip", "dnsmasq", "udhcpc", "dig", "curl", "python3"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .ok()?;
+        if !found.status.success() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    None
+}
+
+/// Tears the lab down however the test ends.
+struct Lab {
+    id: String,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new(lab())
+            .args(["down", &self.id])
+            .env("LAB_ID", &self.id)
+            .output();
+    }
+}
+
+#[test]
+fn run_captures_real_clients_on_a_veth() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("SKIPPED run_captures_real_clients_on_a_veth: {why}");
+        return;
+    }
+    let id = format!("t{}", std::process::id() % 100_000);
+    let up = Command::new(lab())
+        .arg("up")
+        .env("LAB_ID", &id)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let guard = Lab { id: id.clone() };
+    assert!(up.status.success(), "lab up failed");
+    let vars: HashMap<String, String> = String::from_utf8_lossy(&up.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let (ns, iface) = (&vars["LAB_SRV_NS"], &vars["LAB_SRV_IF"]);
+
+    let events = std::env::temp_dir().join(format!("wiretally-live-{id}.ndjson"));
+    let mut sensor = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            env!("CARGO_BIN_EXE_wiretally"),
+            "run",
+            "--interface",
+            iface,
+        ])
+        .args(["--home-net", "198.18.0.0/15", "--workers", "2", "--events"])
+        .arg(&events)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The sensor announces itself once libpcap has the interface open.
+    let mut stderr = sensor.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&seen).contains("capturing on") {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
+        assert!(
+            n > 0 && started.elapsed() < Duration::from_secs(20),
+            "sensor did not start: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+
+    let clients = Command::new(lab())
+        .args(["clients", &id])
+        .env("LAB_ID", &id)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(clients.status.success(), "clients failed");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &sensor.id().to_string()])
+        .status();
+    let status = sensor.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "sensor exit {status:?}: {rest}");
+    assert!(
+        rest.contains("libpcap: received"),
+        "stop prints libpcap's counts: {rest}"
+    );
+    drop(guard);
+
+    let text = std::fs::read_to_string(&events).unwrap();
+    let evs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &str| {
+        evs.iter()
+            .filter(|e| e["event_type"] == t)
+            .collect::<Vec<_>>()
+    };
+
+    let acks: Vec<_> = of("dhcp")
+        .into_iter()
+        .filter(|e| e["dhcp"]["dhcp_type"] == "ack")
+        .collect();
+    assert_eq!(acks.len(), 1, "{text}");
+    let client_ip = acks[0]["dhcp"]["assigned_ip"].as_str().unwrap().to_string();
+    let client_mac = acks[0]["dhcp"]["client_mac"].as_str().unwrap().to_string();
+    let requests: Vec<_> = of("dhcp")
+        .into_iter()
+        .filter(|e| e["dhcp"]["type"] == "request")
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .all(|e| e["dhcp"]["hostname"] == "lab-pc-01"),
+        "{text}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|e| e["dhcp"]["client_mac"] == client_mac.as_str())
+    );
+
+    let queries: Vec<(String, String)> = of("dns")
+        .iter()
+        .filter(|e| e["dns"]["type"] == "query")
+        .map(|e| {
+            (
+                e["dns"]["rrname"].as_str().unwrap().into(),
+                e["dns"]["rrtype"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (name, t) in [
+        ("kms.lab.test", "A"),
+        ("_vlmcs._tcp.lab.test", "SRV"),
+        ("www.lab.test", "A"),
+    ] {
+        assert!(
+            queries.contains(&(name.into(), t.into())),
+            "query {name} {t} missing: {queries:?}"
+        );
+    }
+    let srv = of("dns")
+        .into_iter()
+        .find(|e| e["dns"]["rrtype"] == "SRV" && e["dns"]["type"] == "answer")
+        .unwrap();
+    assert_eq!(srv["dns"]["answers"][0]["srv"]["port"], 1688);
+    assert_eq!(srv["dns"]["answers"][0]["srv"]["name"], "kms.lab.test");
+
+    let http = of("http");
+    assert_eq!(http.len(), 1, "{text}");
+    assert_eq!(http[0]["src_ip"], client_ip.as_str());
+    assert_eq!(http[0]["src_mac"], client_mac.as_str());
+    assert_eq!(http[0]["http"]["hostname"], "update.lab.test");
+    assert_eq!(http[0]["http"]["http_user_agent"], "wiretally-lab/1.0");
+    assert_eq!(http[0]["http"]["status"], 200);
+    assert!(
+        http[0]["http"]["server"]
+            .as_str()
+            .unwrap()
+            .starts_with("SimpleHTTP/")
+    );
+}
