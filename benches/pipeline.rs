@@ -359,8 +359,7 @@ fn pipeline(path: &Path, workers: usize, events: &Path) -> (Run, InventoryMemory
     )
 }
 
-/// Bytes of one host record: its own size plus the heap it points to (BTreeMap nodes estimated
-/// at one 11-entry leaf, as every host here has fewer than 11 event types).
+/// Bytes of one host record: its own size plus the heap it points to.
 fn host_heap(h: &Host) -> usize {
     use std::mem::size_of;
     let strings = |v: &Vec<String>| {
@@ -369,11 +368,6 @@ fn host_heap(h: &Host) -> usize {
     size_of::<Host>()
         + h.names.capacity() * size_of::<wiretally::inventory::hosts::HostName>()
         + h.names.iter().map(|n| n.name.capacity()).sum::<usize>()
-        + if h.events.is_empty() {
-            0
-        } else {
-            11 * (size_of::<&str>() + 8) + 16
-        }
         + strings(&h.queried)
         + strings(&h.http)
 }
