@@ -290,6 +290,9 @@ pub struct DhcpEvent {
     /// Client identifier (option 61) or DHCPv6 client DUID, as colon-separated hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// DHCPv6 server DUID, as colon-separated hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
 }
 
 /// EVE `http` object.

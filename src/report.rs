@@ -79,11 +79,11 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
             f.reassembled, f.timed_out, f.over_limit, f.invalid
         );
     }
-    if c.tcp_midstream_segments + c.stream_overflows + c.stream_depth_reached > 0 {
+    if c.tcp_midstream_pickups + c.stream_overflows + c.stream_depth_reached > 0 {
         let _ = write!(
             s,
-            "\ntcp streams: midstream segments {}, reorder overflows {}, depth reached {}",
-            c.tcp_midstream_segments, c.stream_overflows, c.stream_depth_reached
+            "\ntcp streams: picked up mid-stream {}, reorder overflows {}, depth reached {}",
+            c.tcp_midstream_pickups, c.stream_overflows, c.stream_depth_reached
         );
     }
     let _ = write!(

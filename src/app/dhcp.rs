@@ -57,6 +57,7 @@ impl DatagramParser for V4 {
             vendor_class_identifier: m.vendor_class,
             params: m.param_request_list.into_iter().map(u16::from).collect(),
             client_id: m.client_id.as_deref().map(hex),
+            server_id: None,
         }));
         Ok(())
     }
@@ -96,6 +97,7 @@ impl DatagramParser for V6 {
             vendor_class_identifier: m.vendor_class.map(|v| v.data.join(" ")),
             params: m.option_request,
             client_id: m.client_duid.as_deref().map(dhcpv6::duid_to_string),
+            server_id: m.server_duid.as_deref().map(dhcpv6::duid_to_string),
             ..DhcpEvent::default()
         }));
         Ok(())

@@ -9,6 +9,7 @@ mod dhcp;
 mod dns;
 mod http;
 mod netbios;
+mod ssdp;
 
 use crate::event::{Endpoints, Event, EventBody, Timestamp};
 use crate::pipeline::flow::Direction;
@@ -106,6 +107,7 @@ pub static DATAGRAM_PARSERS: &[&dyn DatagramParser] = &[
     &netbios::NAME_SERVICE,
     &dhcp::DHCP_V4,
     &dhcp::DHCP_V6,
+    &ssdp::SSDP,
 ];
 
 /// Every TCP stream parser; adding one is one line here.
@@ -156,6 +158,7 @@ mod tests {
         assert_eq!(name(datagram_parser_for(546, 547)), Some("dhcpv6"));
         assert_eq!(name(datagram_parser_for(137, 137)), Some("netbios"));
         assert_eq!(name(datagram_parser_for(40000, 5355)), Some("llmnr"));
+        assert_eq!(name(datagram_parser_for(52000, 1900)), Some("ssdp"));
         assert_eq!(datagram_parser_for(40000, 443), None);
         assert_eq!(stream_interest(40000, 53), 0b11);
         assert_eq!(stream_interest(40000, 8080), 0b01);

@@ -237,6 +237,16 @@ impl Walk<'_> {
                 self.enter()?;
                 self.vxlan(inner_at + 8)
             }
+            // Some VTEPs send from 4789 to another port (as Wireshark, accept either), but a
+            // client's ephemeral port can be 4789 too: only a header whose reserved bytes are
+            // zero, as RFC 7348 §5 requires, is taken for VXLAN then.
+            IpNumber::UDP
+                if be16(self.frame, inner_at) == Some(VXLAN_PORT)
+                    && looks_like_vxlan(self.frame.get(inner_at + 8..inner_at + 16)) =>
+            {
+                self.enter()?;
+                self.vxlan(inner_at + 8)
+            }
             _ => Ok(self.found(at, &ip)),
         }
     }
@@ -297,11 +307,18 @@ impl Walk<'_> {
 
     fn vxlan(&mut self, at: usize) -> Result<Frame, DecodeError> {
         // RFC 7348 §5: 8-byte header; "The I flag MUST be set to 1 for a valid VXLAN Network ID".
-        let flags = *self.frame.get(at).ok_or(DecodeError::BadVxlan)?;
-        if flags & 0x08 == 0 || self.frame.len() < at + 8 {
+        // VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe §3.2) adds the P flag (0x04) and a next-protocol
+        // byte: 1 IPv4, 2 IPv6, 3 Ethernet.
+        let header = self.frame.get(at..at + 8).ok_or(DecodeError::BadVxlan)?;
+        let flags = header[0];
+        if flags & 0x08 == 0 {
             return Err(DecodeError::BadVxlan);
         }
-        self.ethernet(at + 8)
+        match (flags & 0x04 != 0, header[3]) {
+            (false, _) | (true, 3) => self.ethernet(at + 8),
+            (true, 1 | 2) => self.raw_ip(at + 8),
+            (true, _) => Err(DecodeError::BadVxlan),
+        }
     }
 
     fn found(&self, at: usize, ip: &LaxIpSlice<'_>) -> Frame {
@@ -322,6 +339,15 @@ impl Walk<'_> {
             shard: shard_hash(a, b),
         })
     }
+}
+
+/// A VXLAN header with the I flag and zero reserved bytes, or a VXLAN-GPE header with a known
+/// next protocol.
+fn looks_like_vxlan(header: Option<&[u8]>) -> bool {
+    matches!(
+        header,
+        Some([0x08, 0, 0, 0, _, _, _, 0]) | Some([0x0c, 0, 0, 1..=3, _, _, _, 0])
+    )
 }
 
 /// FNV-1a over an address: cheap, fixed, and good enough to spread addresses over a few workers.
@@ -492,6 +518,39 @@ mod tests {
             .write(&mut f, &payload)
             .unwrap();
         assert_eq!(locate(LinkType::Ethernet, &f), Err(DecodeError::BadVxlan));
+    }
+
+    #[test]
+    fn locate_vxlan_from_source_port_only_when_it_looks_like_vxlan() {
+        let inner = udp_frame([10, 0, 0, 1], [10, 0, 0, 2]);
+        let outer = |payload: &[u8]| {
+            let mut f = Vec::new();
+            PacketBuilder::ethernet2([2, 0, 0, 0, 0, 9], [2, 0, 0, 0, 0, 8])
+                .ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+                .udp(VXLAN_PORT, 4790)
+                .write(&mut f, payload)
+                .unwrap();
+            f
+        };
+        let mut payload = vec![0x08, 0, 0, 0, 0, 0, 0x2a, 0];
+        payload.extend_from_slice(&inner);
+        let deep = 14 + 20 + 8 + 8 + 14;
+        assert_eq!(
+            located(locate(LinkType::Ethernet, &outer(&payload))).ip_offset,
+            deep
+        );
+        let mut gpe = vec![0x0c, 0, 0, 1, 0, 0, 0x2a, 0]; // I and P flags, next protocol IPv4
+        gpe.extend_from_slice(&inner[14..]);
+        assert_eq!(
+            located(locate(LinkType::Ethernet, &outer(&gpe))).ip_offset,
+            deep - 14
+        );
+        // A DNS query from ephemeral port 4789 is not a tunnel.
+        let dns = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            located(locate(LinkType::Ethernet, &outer(&dns))).ip_offset,
+            14
+        );
     }
 
     #[test]

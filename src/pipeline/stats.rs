@@ -32,8 +32,8 @@ pub struct Counters {
     pub flows_timed_out: u64,
     /// Flows evicted because the table was full.
     pub flows_evicted: u64,
-    /// TCP segments with data for a direction whose start was not seen (flow began before capture).
-    pub tcp_midstream_segments: u64,
+    /// TCP directions picked up mid-stream because their start was not seen (flow began before capture).
+    pub tcp_midstream_pickups: u64,
     /// Early TCP segments dropped because a stream's pending list was full.
     pub stream_overflows: u64,
     /// Stream directions whose parser still wanted more when the depth was reached.
@@ -62,7 +62,7 @@ impl Counters {
         self.flows_created += o.flows_created;
         self.flows_timed_out += o.flows_timed_out;
         self.flows_evicted += o.flows_evicted;
-        self.tcp_midstream_segments += o.tcp_midstream_segments;
+        self.tcp_midstream_pickups += o.tcp_midstream_pickups;
         self.stream_overflows += o.stream_overflows;
         self.stream_depth_reached += o.stream_depth_reached;
         for (a, b) in self.datagram_malformed.iter_mut().zip(o.datagram_malformed) {

@@ -431,12 +431,15 @@ impl State {
         if payload.is_empty() || start.interest[d] == 0 {
             return;
         }
-        let Some(stream) = start.dirs[d].as_mut() else {
-            // The flow began before we saw it: its stream start is gone.
-            self.counters.tcp_midstream_segments += 1;
-            start.interest[d] = 0;
-            self.release_if_done(flow);
-            return;
+        let stream = match &mut start.dirs[d] {
+            Some(s) => s,
+            None => {
+                // The flow began before the capture did: pick the direction up at this segment,
+                // as Suricata's midstream option and Zeek's partial connections do. Parsers reject
+                // bytes that do not start a message of theirs, so a pickup mid-body costs little.
+                self.counters.tcp_midstream_pickups += 1;
+                start.dirs[d].insert(StreamStart::new(tcp.seq))
+            }
         };
         match stream.add(tcp.seq, payload, depth) {
             Added::Grew => {}

@@ -51,6 +51,8 @@ const METHODS: &[&[u8]] = &[
     b"SUBSCRIBE",
     b"UNSUBSCRIBE",
     b"NOTIFY",
+    // SSDP discovery (UPnP Device Architecture 2.0 §1.3), HTTP over UDP 1900.
+    b"M-SEARCH",
 ];
 
 /// Prefix every HTTP/1.x status line starts with.
