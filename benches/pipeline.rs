@@ -33,7 +33,7 @@ use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
 use wiretally::pipeline::flow::{Flow, FlowKey, FlowLimits, TcpStart};
 use wiretally::pipeline::fragment::FragLimits;
 use wiretally::pipeline::stats::Counters;
-use wiretally::pipeline::worker::{Worker, WorkerConfig};
+use wiretally::pipeline::worker::{VIRTUAL_SHARDS, Worker, WorkerConfig};
 
 /// Counts every heap operation of the process; `LIVE` tracks bytes currently allocated.
 struct CountingAlloc;
@@ -275,6 +275,7 @@ fn engine_config(workers: usize) -> EngineConfig {
                 ..FlowLimits::default()
             },
             stream_depth: 16 * 1024,
+            stream_memory: 256 << 20,
             fragments: FragLimits::default(),
         },
         tick_secs: 5,
@@ -415,6 +416,7 @@ impl Batcher {
             len: frame.len(),
             wire_len: frame.len() as u32,
             ip_offset: l.ip_offset,
+            shard: (l.shard % VIRTUAL_SHARDS as u64) as u16,
             src_mac: l.src_mac,
             dst_mac: l.dst_mac,
         });
@@ -489,7 +491,7 @@ fn steady_state() -> Steady {
 
     let config = engine_config(1).worker;
     let base = Heap::now();
-    let mut worker = Worker::new(0, config);
+    let mut worker = Worker::new(0, 1, config);
     let mut tracked = 0;
     let mut warm_reports = Vec::new();
     for b in &warmup {

@@ -59,6 +59,9 @@ pub struct Common {
     /// Bytes of each TCP direction's start given to parsers.
     #[arg(long, default_value_t = 16 * 1024)]
     pub stream_depth: usize,
+    /// Heap all TCP stream-start buffers may hold together, MiB.
+    #[arg(long, default_value_t = 256)]
+    pub stream_memory_mib: usize,
     /// Most flows tracked at once.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_flows: usize,

@@ -24,6 +24,12 @@ use wiretally::report;
 const EXIT_USAGE: u8 = 64;
 /// Largest stream depth accepted: a megabyte per direction is already far past any handshake.
 const MAX_STREAM_DEPTH: usize = 1 << 20;
+/// Largest memory setting accepted, MiB (64 GiB): more is a typo.
+const MAX_MEMORY_MIB: usize = 64 << 10;
+/// libpcap's own ceiling for the snap length (MAXIMUM_SNAPLEN).
+const MAX_SNAPLEN: i32 = 262_144;
+/// Largest kernel capture buffer accepted, MiB (libpcap takes the size as a C int of bytes).
+const MAX_BUFFER_MIB: i32 = 2047;
 /// More workers than this is a typo, not a machine.
 const MAX_WORKERS: usize = 256;
 
@@ -35,8 +41,7 @@ struct Settings {
     events: Option<String>,
 }
 
-fn validate(c: &Common) -> Result<Settings> {
-    let mut errors = Vec::new();
+fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
     if c.workers == 0 || c.workers > MAX_WORKERS {
         errors.push(format!(
             "--workers {}: must be 1 to {MAX_WORKERS}",
@@ -47,6 +52,12 @@ fn validate(c: &Common) -> Result<Settings> {
         errors.push(format!(
             "--stream-depth {}: must be 1 to {MAX_STREAM_DEPTH}",
             c.stream_depth
+        ));
+    }
+    if c.stream_memory_mib == 0 || c.stream_memory_mib > MAX_MEMORY_MIB {
+        errors.push(format!(
+            "--stream-memory-mib {}: must be 1 to {MAX_MEMORY_MIB}",
+            c.stream_memory_mib
         ));
     }
     if c.max_flows == 0 {
@@ -74,6 +85,7 @@ fn validate(c: &Common) -> Result<Settings> {
                     ..FlowLimits::default()
                 },
                 stream_depth: c.stream_depth,
+                stream_memory: c.stream_memory_mib.saturating_mul(1 << 20),
                 fragments: FragLimits::default(),
             },
             tick_secs: 5,
@@ -180,13 +192,34 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
     Ok(())
 }
 
+/// Checks the live-capture flags; errors are added to `errors`.
+fn validate_live(snaplen: i32, buffer_mib: i32, errors: &mut Vec<String>) {
+    if !(1..=MAX_SNAPLEN).contains(&snaplen) {
+        errors.push(format!("--snaplen {snaplen}: must be 1 to {MAX_SNAPLEN}"));
+    }
+    if !(1..=MAX_BUFFER_MIB).contains(&buffer_mib) {
+        errors.push(format!(
+            "--buffer-mib {buffer_mib}: must be 1 to {MAX_BUFFER_MIB}"
+        ));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (common, outcome) = match &cli.command {
-        Command::Analyze { common, .. } | Command::Run { common, .. } => (common, ()),
+    let (common, live_errors) = match &cli.command {
+        Command::Analyze { common, .. } => (common, Vec::new()),
+        Command::Run {
+            common,
+            snaplen,
+            buffer_mib,
+            ..
+        } => {
+            let mut errors = Vec::new();
+            validate_live(*snaplen, *buffer_mib, &mut errors);
+            (common, errors)
+        }
     };
-    let () = outcome;
-    let settings = match validate(common) {
+    let settings = match validate(common, live_errors) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("wiretally: {e:#}");

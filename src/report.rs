@@ -1,5 +1,6 @@
 //! Human-readable output: the per-host summary and the run statistics.
 
+use crate::app::DATAGRAM_PARSERS;
 use crate::capture::CaptureStats;
 use crate::inventory::Inventory;
 use crate::inventory::hosts::Host;
@@ -67,9 +68,26 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
         .decode_errors_by_reason()
         .filter(|(_, n)| *n > 0)
         .map(|(r, n)| format!("{r} {n}"))
+        .chain((c.bad_transport > 0).then(|| format!("bad_transport {}", c.bad_transport)))
         .collect();
     if !errors.is_empty() {
         let _ = write!(s, "\ndecode errors: {}", errors.join(", "));
+    }
+    if c.other_ip > 0 || c.flows_reused > 0 {
+        let _ = write!(
+            s,
+            "\nother IP protocols {}, TCP ports reused {}",
+            c.other_ip, c.flows_reused
+        );
+    }
+    let malformed: Vec<String> = DATAGRAM_PARSERS
+        .iter()
+        .zip(c.datagram_malformed)
+        .filter(|(_, n)| *n > 0)
+        .map(|(p, n)| format!("{} {n}", p.name()))
+        .collect();
+    if !malformed.is_empty() {
+        let _ = write!(s, "\nmalformed messages: {}", malformed.join(", "));
     }
     let f = &c.fragments;
     if f.reassembled + f.timed_out + f.over_limit + f.invalid > 0 {
@@ -79,18 +97,28 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
             f.reassembled, f.timed_out, f.over_limit, f.invalid
         );
     }
-    if c.tcp_midstream_pickups + c.stream_overflows + c.stream_depth_reached > 0 {
+    if c.tcp_midstream_pickups
+        + c.stream_overflows
+        + c.stream_depth_reached
+        + c.stream_budget_exhausted
+        > 0
+    {
         let _ = write!(
             s,
-            "\ntcp streams: picked up mid-stream {}, reorder overflows {}, depth reached {}",
-            c.tcp_midstream_pickups, c.stream_overflows, c.stream_depth_reached
+            "\ntcp streams: picked up mid-stream {}, reorder overflows {}, depth reached {}, budget exhausted {}",
+            c.tcp_midstream_pickups,
+            c.stream_overflows,
+            c.stream_depth_reached,
+            c.stream_budget_exhausted
         );
     }
     let _ = write!(
         s,
-        "\nhosts {} (evicted {}), dns names {} (evicted {})",
+        "\nhosts {} (evicted {}, ended records dropped {}, side-table entries cleared {}), dns names {} (evicted {})",
         inv.hosts.len(),
         inv.hosts.evicted,
+        inv.hosts.ended_dropped,
+        inv.hosts.aux_cleared,
         inv.dns_names.len(),
         inv.dns_names.evicted
     );

@@ -9,15 +9,20 @@ use wiretally::pipeline::batch::{Batch, Control, PacketMeta};
 use wiretally::pipeline::decode::{Frame, locate};
 use wiretally::pipeline::flow::FlowLimits;
 use wiretally::pipeline::fragment::FragLimits;
-use wiretally::pipeline::worker::{Worker, WorkerConfig};
+use wiretally::pipeline::worker::{VIRTUAL_SHARDS, Worker, WorkerConfig};
 
 fuzz_target!(|data: &[u8]| {
     let config = WorkerConfig {
-        flows: FlowLimits { max_flows: 8, ..FlowLimits::default() },
+        flows: FlowLimits { max_flows: 8 * VIRTUAL_SHARDS, ..FlowLimits::default() },
         stream_depth: 2048,
-        fragments: FragLimits { max_datagrams: 4, max_bytes: 16 * 1024, timeout_secs: 30 },
+        stream_memory: 8192 * VIRTUAL_SHARDS,
+        fragments: FragLimits {
+            max_datagrams: 4 * VIRTUAL_SHARDS,
+            max_bytes: 16 * 1024 * VIRTUAL_SHARDS,
+            timeout_secs: 30,
+        },
     };
-    let mut worker = Worker::new(0, config);
+    let mut worker = Worker::new(0, 1, config);
     let mut batch = Batch::default();
     let mut rest = data;
     let mut seq = 0;
@@ -36,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 len: frame.len(),
                 wire_len: frame.len() as u32,
                 ip_offset: l.ip_offset,
+                shard: (l.shard % VIRTUAL_SHARDS as u64) as u16,
                 src_mac: l.src_mac,
                 dst_mac: l.dst_mac,
             });
@@ -43,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
     }
     batch.upto = seq + 1;
     let report = worker.process(&batch);
-    assert!(report.flows <= 8);
+    assert!(report.flows <= 8 * VIRTUAL_SHARDS);
     batch.clear();
     batch.control = Control::Finish;
     let last = worker.process(&batch);

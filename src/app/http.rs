@@ -51,6 +51,14 @@ impl StreamParser for Http {
                     return (0, Verdict::NotMine);
                 };
                 let result = http::parse_response(data);
+                // RFC 9110 §15.2: interim 1xx responses precede the final one (101 switches
+                // protocols and is final for HTTP/1.x).
+                if let Ok(Some(interim)) = &result {
+                    if (100..200).contains(&interim.status) && interim.status != 101 {
+                        *sink.held = Some(held);
+                        return (interim.head_len, Verdict::NeedMore);
+                    }
+                }
                 if let (Ok(Some(resp)), EventBody::Http(ev)) = (&result, &mut held.body) {
                     ev.status = Some(resp.status);
                     ev.server = resp.server.clone();
@@ -110,6 +118,15 @@ mod tests {
             (req.len(), Verdict::Done)
         );
         assert!(sink.out.is_empty() && sink.held.is_some());
+        let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+        assert_eq!(
+            HTTP.parse(Direction::ToClient, cont, &mut sink),
+            (cont.len(), Verdict::NeedMore)
+        );
+        assert!(
+            sink.out.is_empty(),
+            "an interim response does not complete the exchange"
+        );
         let resp = b"HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\nbody";
         assert_eq!(
             HTTP.parse(Direction::ToClient, &resp[..10], &mut sink),

@@ -57,8 +57,16 @@ pub const MAX_NAME_CHARS: usize = 128;
 pub const MAX_REMEMBERED_PER_HOST: usize = 8;
 /// Longest remembered value, in characters.
 pub const MAX_REMEMBERED_CHARS: usize = 96;
-/// A MAC seen in front of more addresses than this is a router's, not a host's.
-pub const ROUTER_MAC_ADDRESSES: u32 = 4;
+/// A MAC seen in front of more distinct addresses than this is a router's, not a host's (a
+/// dual-stack host shows two or three).
+pub const ROUTER_MAC_ADDRESSES: usize = 4;
+
+/// The distinct addresses a frame-header MAC stood in front of, up to the router threshold.
+#[derive(Debug, Default)]
+struct LinkMac {
+    ips: [Option<IpAddr>; ROUTER_MAC_ADDRESSES],
+    router: bool,
+}
 
 /// One host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -246,7 +254,7 @@ pub struct HostTable {
     hosts: HashMap<IpAddr, Host>,
     ended: Vec<Host>,
     /// For each frame-header MAC: the last address it stood in front of and how often that changed.
-    link_macs: HashMap<Mac, (IpAddr, u32)>,
+    link_macs: HashMap<Mac, LinkMac>,
     /// DHCP names by MAC, so names follow a host to its next address.
     dhcp_names: HashMap<Mac, Vec<HostName>>,
     /// Current address of each MAC that DHCP assigned one to.
@@ -255,6 +263,9 @@ pub struct HostTable {
     pub evicted: u64,
     /// Ended records dropped from the bounded list.
     pub ended_dropped: u64,
+    /// Entries dropped when a full side table (MAC sightings, DHCP names, MAC → address) was
+    /// cleared to start over.
+    pub aux_cleared: u64,
 }
 
 impl HostTable {
@@ -270,6 +281,7 @@ impl HostTable {
             by_mac: HashMap::new(),
             evicted: 0,
             ended_dropped: 0,
+            aux_cleared: 0,
         }
     }
 
@@ -333,54 +345,71 @@ impl HostTable {
     /// whether it just started to.
     fn note_link_mac(&mut self, mac: Mac, ip: IpAddr) -> (bool, bool) {
         if !self.link_macs.contains_key(&mac) && self.link_macs.len() >= self.capacity {
+            self.aux_cleared += self.link_macs.len() as u64;
             self.link_macs.clear();
         }
-        let e = self.link_macs.entry(mac).or_insert((ip, 0));
-        let mut crossed = false;
-        if e.0 != ip {
-            e.0 = ip;
-            e.1 = e.1.saturating_add(1);
-            crossed = e.1 == ROUTER_MAC_ADDRESSES;
+        let e = self.link_macs.entry(mac).or_default();
+        if e.router || e.ips.contains(&Some(ip)) {
+            return (e.router, false);
         }
-        (e.1 >= ROUTER_MAC_ADDRESSES, crossed)
+        match e.ips.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(ip);
+                (false, false)
+            }
+            None => {
+                e.router = true;
+                (true, true)
+            }
+        }
     }
 
     /// A DHCP client with this MAC announced a name.
     pub fn dhcp_name(&mut self, mac: Mac, name: &str) {
         if !self.dhcp_names.contains_key(&mac) && self.dhcp_names.len() >= self.capacity {
+            self.aux_cleared += self.dhcp_names.len() as u64;
             self.dhcp_names.clear();
         }
         let names = self.dhcp_names.entry(mac).or_default();
-        if names.len() < MAX_NAMES_PER_HOST && !names.iter().any(|n| n.name == name) {
+        let name = truncated(name, MAX_NAME_CHARS);
+        // A client renames itself rarely; two names per MAC cover a rename within one capture.
+        if names.len() < 2 && !names.iter().any(|n| n.name == name) {
             names.push(HostName {
                 name: name.to_string(),
                 source: NameSource::Dhcp,
             });
         }
-        for host in self
-            .hosts
-            .values_mut()
-            .filter(|h| h.mac == Some(mac) && h.mac_from_dhcp)
-        {
+        let host = self.by_mac.get(&mac).and_then(|ip| self.hosts.get_mut(ip));
+        if let Some(host) = host.filter(|h| h.mac == Some(mac) && h.mac_from_dhcp) {
             host.add_name(name, NameSource::Dhcp);
         }
     }
 
-    /// A DHCP server acknowledged `ip` for `mac`.
+    /// A DHCP server acknowledged `ip` for `mac`: a record for `ip` held by another MAC ends, and
+    /// so does the record of `mac`'s previous address.
     pub fn dhcp_assigned(&mut self, ip: IpAddr, mac: Mac, ts: Timestamp) {
         if !self.home.contains(&ip) {
             return;
         }
-        if let Some(old) = self.hosts.get(&ip) {
-            if old.mac_from_dhcp && old.mac != Some(mac) {
-                if let Some(mut old) = self.hosts.remove(&ip) {
-                    old.ended = Some(ts);
-                    self.push_ended(old);
-                }
+        if self
+            .hosts
+            .get(&ip)
+            .is_some_and(|h| h.mac_from_dhcp && h.mac != Some(mac))
+        {
+            self.end_record(ip, ts);
+        }
+        if let Some(previous) = self.by_mac.get(&mac).copied().filter(|p| *p != ip) {
+            if self
+                .hosts
+                .get(&previous)
+                .is_some_and(|h| h.mac_from_dhcp && h.mac == Some(mac))
+            {
+                self.end_record(previous, ts);
             }
         }
         let names = self.dhcp_names.get(&mac).cloned().unwrap_or_default();
         if !self.by_mac.contains_key(&mac) && self.by_mac.len() >= self.capacity {
+            self.aux_cleared += self.by_mac.len() as u64;
             self.by_mac.clear();
         }
         self.by_mac.insert(mac, ip);
@@ -390,6 +419,14 @@ impl HostTable {
             for n in names {
                 host.add_name(&n.name, n.source);
             }
+        }
+    }
+
+    /// Ends the current record of `ip`, keeping it in the bounded list of ended records.
+    fn end_record(&mut self, ip: IpAddr, ts: Timestamp) {
+        if let Some(mut old) = self.hosts.remove(&ip) {
+            old.ended = Some(ts);
+            self.push_ended(old);
         }
     }
 

@@ -19,6 +19,8 @@ pub struct PacketMeta {
     pub wire_len: u32,
     /// Where the inner IP header starts within the frame.
     pub ip_offset: usize,
+    /// Virtual shard of the packet's address pair (below `worker::VIRTUAL_SHARDS`).
+    pub shard: u16,
     /// Innermost Ethernet source, when known.
     pub src_mac: Option<Mac>,
     /// Innermost Ethernet destination, when known.

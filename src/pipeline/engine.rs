@@ -13,7 +13,7 @@ use crate::event::Timestamp;
 use crate::pipeline::batch::{Batch, Control, Item, OrderKey, PacketMeta, Report};
 use crate::pipeline::decode::{self, Frame};
 use crate::pipeline::stats::Counters;
-use crate::pipeline::worker::{Worker, WorkerConfig};
+use crate::pipeline::worker::{VIRTUAL_SHARDS, Worker, WorkerConfig};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +33,7 @@ pub trait Observer: Send + 'static {
 pub struct EngineConfig {
     /// Worker threads.
     pub workers: usize,
-    /// Settings of each worker; `flows.max_flows` is the total, split between workers.
+    /// Settings of the workers; limits are totals, divided between the virtual shards.
     pub worker: WorkerConfig,
     /// Seconds of packet time between flow-timeout sweeps.
     pub tick_secs: u64,
@@ -79,8 +79,7 @@ impl<O: Observer> Engine<O> {
         let (pool_tx, pool_rx) = mpsc::channel::<Batch>();
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
-        let mut wc = config.worker;
-        wc.flows.max_flows = (wc.flows.max_flows / n).max(1);
+        let wc = config.worker;
         for id in 0..n {
             let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE_BATCHES);
             senders.push(tx);
@@ -89,7 +88,7 @@ impl<O: Observer> Engine<O> {
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wiretally-worker-{id}"))
-                    .spawn(move || work(Worker::new(id, wc), rx, reports, pool))
+                    .spawn(move || work(Worker::new(id, n, wc), rx, reports, pool))
                     .expect("spawning a worker thread"),
             );
         }
@@ -140,12 +139,8 @@ impl<O: Observer> Engine<O> {
                     return Ok(Ended::Truncated(why));
                 }
             };
-            self.seq += 1;
-            self.counters.packets += 1;
-            self.counters.bytes += u64::from(packet.wire_len);
-            if packet.ts > self.last_ts {
-                self.last_ts = packet.ts;
-            }
+            // A due tick goes out before this packet, under this packet's sequence number, so
+            // flows that end at the tick come before anything the packet does.
             match self.next_tick {
                 None => self.next_tick = Some(packet.ts.plus_secs(self.tick_secs)),
                 Some(t) if packet.ts >= t => {
@@ -153,6 +148,12 @@ impl<O: Observer> Engine<O> {
                     self.next_tick = Some(packet.ts.plus_secs(self.tick_secs));
                 }
                 Some(_) => {}
+            }
+            self.seq += 1;
+            self.counters.packets += 1;
+            self.counters.bytes += u64::from(packet.wire_len);
+            if packet.ts > self.last_ts {
+                self.last_ts = packet.ts;
             }
             let located = match decode::locate(link, packet.data) {
                 Ok(Frame::Ip(l)) => l,
@@ -165,8 +166,8 @@ impl<O: Observer> Engine<O> {
                     continue;
                 }
             };
-            let w = (located.shard % self.batches.len() as u64) as usize;
-            let batch = &mut self.batches[w];
+            let shard = (located.shard % VIRTUAL_SHARDS as u64) as usize;
+            let batch = &mut self.batches[Worker::owner(shard, self.senders.len())];
             let start = batch.data.len();
             batch.data.extend_from_slice(packet.data);
             batch.packets.push(PacketMeta {
@@ -176,6 +177,7 @@ impl<O: Observer> Engine<O> {
                 len: packet.data.len(),
                 wire_len: packet.wire_len,
                 ip_offset: located.ip_offset,
+                shard: shard as u16,
                 src_mac: located.src_mac,
                 dst_mac: located.dst_mac,
             });

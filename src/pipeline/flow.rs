@@ -75,6 +75,8 @@ pub struct TcpStart {
     pub interest: [u32; 2],
     /// Per direction and parser, how many bytes that parser has consumed.
     pub cursors: [[u32; crate::app::MAX_STREAM_APPS]; 2],
+    /// Heap bytes the two buffers hold, as charged to the shard's stream budget.
+    pub charged: usize,
 }
 
 /// One bidirectional flow.
@@ -102,6 +104,8 @@ pub struct Flow {
     pub tcp: Option<Box<TcpStart>>,
     /// A FIN or RST was seen: the flow ends after the short closed timeout.
     pub closing: bool,
+    /// Sequence number of the client's SYN, to tell a new connection on the same ports.
+    pub client_isn: Option<u32>,
     /// An event held back to merge with a later message (an HTTP request awaiting its response).
     pub pending: Option<Box<Event>>,
     /// Events emitted so far; orders this flow's events.
@@ -155,6 +159,20 @@ pub struct FlowLimits {
     pub closed_secs: u64,
 }
 
+impl FlowLimits {
+    /// Whether `flow` has been idle past its timeout at `now`.
+    pub fn expired(&self, key: &FlowKey, flow: &Flow, now: Timestamp) -> bool {
+        let secs = if flow.closing {
+            self.closed_secs
+        } else if key.proto == Proto::Tcp {
+            self.tcp_idle_secs
+        } else {
+            self.udp_idle_secs
+        };
+        flow.last_ts.plus_secs(secs) < now
+    }
+}
+
 impl Default for FlowLimits {
     fn default() -> Self {
         // Zeek's defaults: 5 minutes for TCP inactivity, 1 minute for UDP.
@@ -167,8 +185,9 @@ impl Default for FlowLimits {
     }
 }
 
-/// Flows per hash bucket when the table first grows; the table itself grows on demand to `max_flows`.
-const INITIAL_CAPACITY: usize = 1 << 14;
+/// Entries reserved when a table is made; it grows on demand up to `max_flows`. Small, because a
+/// worker holds one table per virtual shard.
+const INITIAL_CAPACITY: usize = 256;
 
 /// When full, this fraction (1/n) of the flows, the least recently active, is evicted at once, so
 /// the cost of finding them is paid rarely.
@@ -215,18 +234,6 @@ impl FlowTable {
         self.flows.get_mut(key)
     }
 
-    /// Whether `flow` has been idle past its timeout at `now`.
-    pub fn expired(&self, key: &FlowKey, flow: &Flow, now: Timestamp) -> bool {
-        let secs = if flow.closing {
-            self.limits.closed_secs
-        } else if key.proto == Proto::Tcp {
-            self.limits.tcp_idle_secs
-        } else {
-            self.limits.udp_idle_secs
-        };
-        flow.last_ts.plus_secs(secs) < now
-    }
-
     /// Removes a flow.
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
         self.flows.remove(key)
@@ -260,7 +267,7 @@ impl FlowTable {
         let mut keys: Vec<(u64, FlowKey)> = self
             .flows
             .iter()
-            .filter(|(k, f)| self.expired(k, f, now))
+            .filter(|(k, f)| self.limits.expired(k, f, now))
             .map(|(k, f)| (f.first_seq, *k))
             .collect();
         keys.sort_unstable();
@@ -305,6 +312,7 @@ mod tests {
             datagram_app: None,
             tcp: None,
             closing: false,
+            client_isn: None,
             pending: None,
             events: 0,
         }

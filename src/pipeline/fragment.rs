@@ -39,8 +39,8 @@ pub struct FragLimits {
 impl Default for FragLimits {
     fn default() -> Self {
         FragLimits {
-            max_datagrams: 1024,
-            max_bytes: 8 << 20,
+            max_datagrams: 4096,
+            max_bytes: 64 << 20,
             timeout_secs: 30,
         }
     }
@@ -107,7 +107,12 @@ impl Defragmenter {
                 return None;
             }
         }
-        if self.bytes + payload.len() > self.limits.max_bytes {
+        // etherparse's buffer grows to the highest end offset seen, so that is what a datagram
+        // costs: an 8-byte fragment at offset 65,520 holds 64 KiB.
+        let end = usize::from(offset.byte_offset()) + payload.len();
+        let charged = self.pending.get(&key).map_or(0, |p| p.bytes);
+        let delta = end.saturating_sub(charged);
+        if self.bytes + delta > self.limits.max_bytes {
             self.counters.over_limit += 1;
             return None;
         }
@@ -121,8 +126,8 @@ impl Defragmenter {
             self.remove(&key);
             return None;
         }
-        entry.bytes += payload.len();
-        self.bytes += payload.len();
+        entry.bytes += delta;
+        self.bytes += delta;
         if !entry.buf.is_complete() {
             return None;
         }

@@ -32,12 +32,16 @@ pub struct Counters {
     pub flows_timed_out: u64,
     /// Flows evicted because the table was full.
     pub flows_evicted: u64,
+    /// TCP flows ended because a new connection reused their ports.
+    pub flows_reused: u64,
     /// TCP directions picked up mid-stream because their start was not seen (flow began before capture).
     pub tcp_midstream_pickups: u64,
     /// Early TCP segments dropped because a stream's pending list was full.
     pub stream_overflows: u64,
     /// Stream directions whose parser still wanted more when the depth was reached.
     pub stream_depth_reached: u64,
+    /// Stream directions left unparsed because their shard's buffer budget was spent.
+    pub stream_budget_exhausted: u64,
     /// Payloads a datagram parser claimed but found malformed, per parser.
     pub datagram_malformed: [u64; MAX_PARSERS],
     /// Events emitted.
@@ -62,9 +66,11 @@ impl Counters {
         self.flows_created += o.flows_created;
         self.flows_timed_out += o.flows_timed_out;
         self.flows_evicted += o.flows_evicted;
+        self.flows_reused += o.flows_reused;
         self.tcp_midstream_pickups += o.tcp_midstream_pickups;
         self.stream_overflows += o.stream_overflows;
         self.stream_depth_reached += o.stream_depth_reached;
+        self.stream_budget_exhausted += o.stream_budget_exhausted;
         for (a, b) in self.datagram_malformed.iter_mut().zip(o.datagram_malformed) {
             *a += b;
         }

@@ -31,6 +31,8 @@ pub struct StreamStart {
     data: Vec<u8>,
     /// Early segments as (offset from base, bytes), unordered.
     pending: Vec<(u32, Vec<u8>)>,
+    /// Bytes held in `pending`; never more than the depth.
+    pending_bytes: usize,
 }
 
 impl StreamStart {
@@ -40,6 +42,7 @@ impl StreamStart {
             base,
             data: Vec::new(),
             pending: Vec::new(),
+            pending_bytes: 0,
         }
     }
 
@@ -82,9 +85,14 @@ impl StreamStart {
         let payload = &payload[..end - start];
         let have = self.data.len();
         if start > have {
-            if self.pending.len() >= MAX_PENDING_SEGMENTS {
+            // Early segments all lie below the depth, but overlapping ones could still add up to
+            // many times it: their total is held to the depth too.
+            if self.pending.len() >= MAX_PENDING_SEGMENTS
+                || self.pending_bytes + payload.len() > depth
+            {
                 return Added::Overflow;
             }
+            self.pending_bytes += payload.len();
             self.pending.push((start as u32, payload.to_vec()));
             return Added::Unchanged;
         }
@@ -108,6 +116,7 @@ impl StreamStart {
                 return;
             };
             let (off, seg) = self.pending.swap_remove(i);
+            self.pending_bytes -= seg.len();
             let end = off as usize + seg.len();
             if end > have {
                 self.data.extend_from_slice(&seg[have - off as usize..]);
@@ -185,6 +194,22 @@ mod tests {
         }
         assert_eq!(s.add(1000, b"x", 1 << 16), Added::Overflow);
         assert_eq!(s.pending.len(), MAX_PENDING_SEGMENTS);
+    }
+
+    #[test]
+    fn pending_bytes_are_bounded_by_the_depth() {
+        let mut s = StreamStart::new(0);
+        let seg = [0u8; 900];
+        assert_eq!(s.add(10, &seg, 1000), Added::Unchanged);
+        assert_eq!(
+            s.add(20, &seg, 1000),
+            Added::Overflow,
+            "overlapping early data past the depth"
+        );
+        assert!(s.heap_bytes() <= 2 * 1000);
+        assert_eq!(s.add(0, &[1; 10], 1000), Added::Grew);
+        assert_eq!(s.data().len(), 910);
+        assert_eq!(s.pending_bytes, 0);
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! A worker: IP and transport decoding, fragments, flows, stream starts and parsers for the
-//! packets of its shard.
+//! packets of the virtual shards it owns.
 //!
-//! Workers share nothing: both directions of an address pair, and so every fragment of a
-//! datagram, reach the same worker. Everything a worker produces carries an [`OrderKey`] derived
-//! from packet sequence numbers and flow creation order only, so the merged output does not depend
-//! on how many workers there are. A packet of a flow no parser wants costs a table lookup and a
-//! few counter updates, and no allocation.
+//! Traffic is split into [`VIRTUAL_SHARDS`] shards by a symmetric hash of the address pair, so
+//! both directions of a flow and every fragment of a datagram land in the same shard. Each shard
+//! has its own flow table, fragment reassembler and stream-buffer budget, with limits that are a
+//! fixed fraction of the totals, and a worker owns whole shards. What a shard does therefore does
+//! not depend on how many workers there are, even when its tables are full; together with
+//! [`OrderKey`]s derived from packet sequence numbers only, that makes the merged output identical
+//! for any worker count. A packet of a flow no parser wants costs a table lookup and a few counter
+//! updates, and no allocation.
 
 use crate::app::{self, DATAGRAM_PARSERS, STREAM_PARSERS, Sink, Verdict};
-use crate::event::{Event, Mac, Proto, Timestamp};
+use crate::event::{Endpoints, Event, Mac, Proto};
 use crate::pipeline::batch::{Activity, Batch, Control, Item, OrderKey, PacketMeta, Report};
 use crate::pipeline::flow::{Direction, Flow, FlowKey, FlowLimits, FlowTable, TcpStart};
 use crate::pipeline::fragment::{Defragmenter, FragKey, FragLimits};
@@ -16,14 +19,20 @@ use crate::pipeline::stats::{Counters, MAX_PARSERS};
 use crate::pipeline::stream::{Added, StreamStart};
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
-/// Per-worker settings.
+/// Fixed number of shards the traffic is split into, whatever the worker count: enough to spread
+/// over many workers, few enough that per-shard limits stay meaningful.
+pub const VIRTUAL_SHARDS: usize = 64;
+
+/// Pipeline-wide settings, divided between the virtual shards.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerConfig {
-    /// Flow table limits (for this worker's share).
+    /// Flow table limits; `max_flows` is the total over all shards.
     pub flows: FlowLimits,
     /// Bytes of each TCP direction's start handed to stream parsers.
     pub stream_depth: usize,
-    /// Fragment reassembly limits.
+    /// Total heap bytes all stream-start buffers may hold.
+    pub stream_memory: usize,
+    /// Fragment reassembly limits; counts and bytes are totals over all shards.
     pub fragments: FragLimits,
 }
 
@@ -45,10 +54,19 @@ struct TcpInfo {
     fin_or_rst: bool,
 }
 
-/// Everything of a worker except its flow table, so both can be borrowed at once.
+/// One virtual shard's state.
+struct Shard {
+    flows: FlowTable,
+    defrag: Defragmenter,
+    /// Heap bytes of stream-start buffers charged to this shard.
+    stream_bytes: usize,
+}
+
+/// What the worker produces, apart from the shards.
 struct State {
     config: WorkerConfig,
-    defrag: Defragmenter,
+    /// Stream-buffer budget of one shard.
+    stream_budget: usize,
     counters: Counters,
     items: Vec<(OrderKey, Item)>,
     /// Reused for each packet's events.
@@ -58,19 +76,39 @@ struct State {
 /// One worker.
 pub struct Worker {
     id: usize,
-    flows: FlowTable,
+    workers: usize,
+    shards: Vec<Shard>,
     state: State,
 }
 
 impl Worker {
-    /// A worker with empty tables.
-    pub fn new(id: usize, config: WorkerConfig) -> Self {
+    /// Worker `id` of `workers`, owning shards `id`, `id + workers`, `id + 2 * workers`…
+    pub fn new(id: usize, workers: usize, config: WorkerConfig) -> Self {
+        let per_shard = |total: usize| (total / VIRTUAL_SHARDS).max(1);
+        let flows = FlowLimits {
+            max_flows: per_shard(config.flows.max_flows),
+            ..config.flows
+        };
+        let fragments = FragLimits {
+            max_datagrams: per_shard(config.fragments.max_datagrams),
+            max_bytes: per_shard(config.fragments.max_bytes),
+            ..config.fragments
+        };
+        let shards = (id..VIRTUAL_SHARDS)
+            .step_by(workers.max(1))
+            .map(|_| Shard {
+                flows: FlowTable::new(flows),
+                defrag: Defragmenter::new(fragments),
+                stream_bytes: 0,
+            })
+            .collect();
         Worker {
             id,
-            flows: FlowTable::new(config.flows),
+            workers: workers.max(1),
+            shards,
             state: State {
                 config,
-                defrag: Defragmenter::new(config.fragments),
+                stream_budget: per_shard(config.stream_memory),
                 counters: Counters::default(),
                 items: Vec::new(),
                 scratch: Vec::new(),
@@ -78,44 +116,66 @@ impl Worker {
         }
     }
 
+    /// The worker that owns a virtual shard.
+    pub fn owner(shard: usize, workers: usize) -> usize {
+        shard % workers.max(1)
+    }
+
     /// Processes a batch and returns the report for it.
     pub fn process(&mut self, batch: &Batch) -> Report {
         for meta in &batch.packets {
             self.packet(meta, batch.frame(meta));
         }
+        let st = &mut self.state;
         let finished = match batch.control {
             Control::None => false,
             Control::Tick(now) => {
-                self.state.defrag.expire(now);
-                for (key, flow) in self.flows.expire(now) {
-                    self.state.counters.flows_timed_out += 1;
-                    self.state.end_flow(&key, flow, batch.upto, 0);
+                for shard in &mut self.shards {
+                    shard.defrag.expire(now);
+                    for (key, flow) in shard.flows.expire(now) {
+                        st.counters.flows_timed_out += 1;
+                        st.end_flow(shard, &key, flow, batch.upto, 0);
+                    }
                 }
                 false
             }
             Control::Finish => {
-                for (key, flow) in self.flows.drain() {
-                    self.state.end_flow(&key, flow, u64::MAX, 0);
+                for shard in &mut self.shards {
+                    for (key, flow) in shard.flows.drain() {
+                        st.end_flow(shard, &key, flow, u64::MAX, 0);
+                    }
                 }
                 true
             }
         };
-        let fr = self.state.defrag.counters;
-        self.state.counters.fragments = fr;
-        self.state.defrag.counters = Default::default();
+        for shard in &mut self.shards {
+            let c = std::mem::take(&mut shard.defrag.counters);
+            st.counters.fragments.reassembled += c.reassembled;
+            st.counters.fragments.timed_out += c.timed_out;
+            st.counters.fragments.over_limit += c.over_limit;
+            st.counters.fragments.invalid += c.invalid;
+        }
         Report {
             worker: self.id,
             upto: if finished { u64::MAX } else { batch.upto },
-            items: std::mem::take(&mut self.state.items),
-            counters: std::mem::take(&mut self.state.counters),
+            items: std::mem::take(&mut st.items),
+            counters: std::mem::take(&mut st.counters),
             finished,
-            flows: self.flows.len(),
-            buffer_bytes: self.state.defrag.bytes(),
+            flows: self.shards.iter().map(|s| s.flows.len()).sum(),
+            buffer_bytes: self
+                .shards
+                .iter()
+                .map(|s| s.defrag.bytes() + s.stream_bytes)
+                .sum(),
         }
     }
 
     fn packet(&mut self, meta: &PacketMeta, frame: &[u8]) {
         let st = &mut self.state;
+        let Some(shard) = self.shards.get_mut(usize::from(meta.shard) / self.workers) else {
+            st.counters.bad_transport += 1;
+            return;
+        };
         let Some(ip_bytes) = frame.get(meta.ip_offset..) else {
             st.counters.bad_transport += 1;
             return;
@@ -129,13 +189,13 @@ impl Worker {
         let payload = ip.payload();
         let reassembled;
         let (number, bytes) = if payload.fragmented {
-            let Some(frag) = fragment_of(&ip) else {
+            let Some((key, offset, more)) = fragment_of(&ip) else {
                 st.counters.bad_transport += 1;
                 return;
             };
-            match st
+            match shard
                 .defrag
-                .add(frag.0, frag.1, frag.2, payload.payload, meta.ts)
+                .add(key, offset, more, payload.payload, meta.ts)
             {
                 Some(done) => {
                     reassembled = done;
@@ -155,38 +215,42 @@ impl Worker {
             return;
         };
         let (key, src_is_lo) = FlowKey::of((src, t.src_port), (dst, t.dst_port), t.proto);
-        let limits = self.flows.limits();
-        if let Some(flow) = self.flows.get_mut(&key) {
-            if !is_expired(&limits, &key, flow, meta.ts) {
-                st.on_packet(&key, flow, src_is_lo, meta, &t);
+        let limits = shard.flows.limits();
+        if let Some(flow) = shard.flows.get_mut(&key) {
+            if !limits.expired(&key, flow, meta.ts) && !starts_anew(flow, &t) {
+                st.on_packet(&mut shard.stream_bytes, &key, flow, src_is_lo, meta, &t);
                 return;
             }
         }
-        if let Some(stale) = self.flows.remove(&key) {
-            st.counters.flows_timed_out += 1;
-            st.end_flow(&key, stale, meta.seq, 1);
+        if let Some(old) = shard.flows.remove(&key) {
+            if limits.expired(&key, &old, meta.ts) {
+                st.counters.flows_timed_out += 1;
+            } else {
+                st.counters.flows_reused += 1;
+            }
+            st.end_flow(shard, &key, old, meta.seq, 1);
         }
-        if self.flows.full() {
-            for (k, f) in self.flows.evict_oldest() {
+        if shard.flows.full() {
+            for (k, f) in shard.flows.evict_oldest() {
                 st.counters.flows_evicted += 1;
-                st.end_flow(&k, f, meta.seq, 1);
+                st.end_flow(shard, &k, f, meta.seq, 1);
             }
         }
         let flow = st.new_flow(&key, src_is_lo, meta, &t);
-        let flow = self.flows.insert(key, flow);
-        st.on_packet(&key, flow, src_is_lo, meta, &t);
+        let flow = shard.flows.insert(key, flow);
+        st.on_packet(&mut shard.stream_bytes, &key, flow, src_is_lo, meta, &t);
     }
 }
 
-fn is_expired(limits: &FlowLimits, key: &FlowKey, flow: &Flow, now: Timestamp) -> bool {
-    let secs = if flow.closing {
-        limits.closed_secs
-    } else if key.proto == Proto::Tcp {
-        limits.tcp_idle_secs
-    } else {
-        limits.udp_idle_secs
-    };
-    flow.last_ts.plus_secs(secs) < now
+/// Whether a packet opens a new connection on the ports of an existing TCP flow: a SYN without
+/// ACK after the old one closed, or with another initial sequence number.
+fn starts_anew(flow: &Flow, t: &Transport<'_>) -> bool {
+    match t.tcp {
+        Some(tcp) if tcp.syn && !tcp.has_ack => {
+            flow.closing || flow.client_isn.is_some_and(|isn| isn != tcp.seq)
+        }
+        _ => false,
+    }
 }
 
 /// Fragment key, offset and more-fragments flag of a fragmenting IP packet.
@@ -251,6 +315,15 @@ fn transport(number: IpNumber, bytes: &[u8]) -> Option<Transport<'_>> {
     }
 }
 
+/// Endpoints of a message, with the MACs of the packet that carried it (a flow's first packet
+/// may have come from another host: every DHCP client shares 0.0.0.0:68 → 255.255.255.255:67).
+fn message_endpoints(flow: &Flow, key: &FlowKey, dir: Direction, meta: &PacketMeta) -> Endpoints {
+    let mut e = flow.endpoints(key, dir);
+    e.src_mac = meta.src_mac;
+    e.dest_mac = meta.dst_mac;
+    e
+}
+
 impl State {
     fn new_flow(
         &mut self,
@@ -279,13 +352,39 @@ impl State {
                         dirs: [None, None],
                         interest: [mask; 2],
                         cursors: [[0; app::MAX_STREAM_APPS]; 2],
+                        charged: 0,
                     })
                 })
             }
             Proto::Udp => None,
         };
         self.counters.flows_created += 1;
-        let flow = Flow {
+        let (client, server) = if client_is_lo {
+            (key.lo.0, key.hi.0)
+        } else {
+            (key.hi.0, key.lo.0)
+        };
+        let (cmac, smac) = if reply {
+            (meta.dst_mac, meta.src_mac)
+        } else {
+            (meta.src_mac, meta.dst_mac)
+        };
+        // Index 0 of the flow's items is this activity record; its events follow.
+        let order = OrderKey {
+            seq: meta.seq,
+            phase: 1,
+            flow: meta.seq,
+            index: 0,
+        };
+        self.items.push((
+            order,
+            Item::Activity(Activity {
+                ts: meta.ts,
+                client: (client, cmac),
+                server: (server, smac),
+            }),
+        ));
+        Flow {
             id: FlowTable::flow_id(key, meta.ts),
             first_seq: meta.seq,
             first_ts: meta.ts,
@@ -300,38 +399,15 @@ impl State {
             },
             tcp,
             closing: false,
+            client_isn: None,
             pending: None,
-            events: 0,
-        };
-        let (client, server) = if client_is_lo {
-            (key.lo.0, key.hi.0)
-        } else {
-            (key.hi.0, key.lo.0)
-        };
-        let (cmac, smac) = if reply {
-            (meta.dst_mac, meta.src_mac)
-        } else {
-            (meta.src_mac, meta.dst_mac)
-        };
-        let key = OrderKey {
-            seq: meta.seq,
-            phase: 1,
-            flow: meta.seq,
-            index: 0,
-        };
-        self.items.push((
-            key,
-            Item::Activity(Activity {
-                ts: meta.ts,
-                client: (client, cmac),
-                server: (server, smac),
-            }),
-        ));
-        flow
+            events: 1,
+        }
     }
 
     fn on_packet(
         &mut self,
+        stream_bytes: &mut usize,
         key: &FlowKey,
         flow: &mut Flow,
         src_is_lo: bool,
@@ -361,8 +437,11 @@ impl State {
                 if tcp.fin_or_rst {
                     flow.closing = true;
                 }
+                if tcp.syn && !tcp.has_ack {
+                    flow.client_isn = Some(tcp.seq);
+                }
                 if flow.tcp.is_some() {
-                    self.segment(key, flow, dir, tcp, meta, t.payload);
+                    self.segment(stream_bytes, key, flow, dir, tcp, meta, t.payload);
                 }
             }
         }
@@ -380,7 +459,7 @@ impl State {
         let Some(p) = DATAGRAM_PARSERS.get(parser) else {
             return;
         };
-        let endpoints = flow.endpoints(key, dir);
+        let endpoints = message_endpoints(flow, key, dir, meta);
         let mut sink = Sink {
             ts: meta.ts,
             endpoints: &endpoints,
@@ -399,8 +478,10 @@ impl State {
         self.collect(flow, meta.seq, 1);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn segment(
         &mut self,
+        stream_bytes: &mut usize,
         key: &FlowKey,
         flow: &mut Flow,
         dir: Direction,
@@ -410,25 +491,39 @@ impl State {
     ) {
         let depth = self.config.stream_depth;
         let d = dir.index();
-        let endpoints = flow.endpoints(key, dir);
+        let endpoints = message_endpoints(flow, key, dir, meta);
         let Some(start) = flow.tcp.as_mut() else {
             return;
         };
+        // RFC 9293 §3.4: the SYN occupies the sequence number before the first data byte, so a
+        // direction's data starts at ISN + 1 (data carried in the SYN itself included).
+        let data_seq = if tcp.syn {
+            tcp.seq.wrapping_add(1)
+        } else {
+            tcp.seq
+        };
         if tcp.syn && start.dirs[d].is_none() {
-            start.dirs[d] = Some(StreamStart::new(tcp.seq.wrapping_add(1)));
+            start.dirs[d] = Some(StreamStart::new(data_seq));
         }
-        // Without the SYN-ACK (asymmetric capture), the client's first ACK still tells where the
-        // server's data begins, provided the server has not sent any yet.
-        if dir == Direction::ToServer
-            && tcp.has_ack
-            && !tcp.syn
-            && start.dirs[0].is_some()
-            && start.dirs[1].is_none()
-            && flow.packets[1] == 0
+        // With one side of the handshake missing (asymmetric capture), the other side's
+        // acknowledgment still says where the missing side's data begins.
+        let other = 1 - d;
+        if tcp.has_ack
+            && start.dirs[other].is_none()
+            && flow.packets[other] == 0
+            && (tcp.syn || start.dirs[d].is_some())
         {
-            start.dirs[1] = Some(StreamStart::new(tcp.ack));
+            start.dirs[other] = Some(StreamStart::new(tcp.ack));
         }
         if payload.is_empty() || start.interest[d] == 0 {
+            return;
+        }
+        if *stream_bytes + payload.len() > self.stream_budget {
+            // The shard's buffers are spent: this direction goes unparsed rather than growing
+            // memory, and the count says how often that happens.
+            self.counters.stream_budget_exhausted += 1;
+            start.interest[d] = 0;
+            self.release(stream_bytes, flow, d);
             return;
         }
         let stream = match &mut start.dirs[d] {
@@ -441,7 +536,16 @@ impl State {
                 start.dirs[d].insert(StreamStart::new(tcp.seq))
             }
         };
-        match stream.add(tcp.seq, payload, depth) {
+        let added = stream.add(data_seq, payload, depth);
+        let held = start
+            .dirs
+            .iter()
+            .flatten()
+            .map(StreamStart::heap_bytes)
+            .sum::<usize>();
+        *stream_bytes = (*stream_bytes + held).saturating_sub(start.charged);
+        start.charged = held;
+        match added {
             Added::Grew => {}
             Added::Unchanged => return,
             Added::Overflow => {
@@ -449,6 +553,9 @@ impl State {
                 return;
             }
         }
+        let Some(stream) = start.dirs[d].as_ref() else {
+            return;
+        };
         let mut sink = Sink {
             ts: meta.ts,
             endpoints: &endpoints,
@@ -478,15 +585,27 @@ impl State {
             }
         }
         if start.interest[d] == 0 {
-            start.dirs[d] = None;
+            self.release(stream_bytes, flow, d);
         }
-        self.release_if_done(flow);
         self.collect(flow, meta.seq, 1);
     }
 
-    /// Frees a flow's stream-start state once no parser wants either direction.
-    fn release_if_done(&mut self, flow: &mut Flow) {
-        if flow.tcp.as_ref().is_some_and(|t| t.interest == [0, 0]) {
+    /// Frees direction `d`'s buffer once no parser wants it, and the whole stream-start record
+    /// once neither direction is wanted, returning their bytes to the shard's budget.
+    fn release(&mut self, stream_bytes: &mut usize, flow: &mut Flow, d: usize) {
+        let Some(start) = flow.tcp.as_mut() else {
+            return;
+        };
+        start.dirs[d] = None;
+        let held = start
+            .dirs
+            .iter()
+            .flatten()
+            .map(StreamStart::heap_bytes)
+            .sum::<usize>();
+        *stream_bytes = (*stream_bytes + held).saturating_sub(start.charged);
+        start.charged = held;
+        if start.interest == [0, 0] {
             flow.tcp = None;
         }
     }
@@ -506,7 +625,10 @@ impl State {
         }
     }
 
-    fn end_flow(&mut self, key: &FlowKey, mut flow: Flow, seq: u64, phase: u8) {
+    fn end_flow(&mut self, shard: &mut Shard, key: &FlowKey, mut flow: Flow, seq: u64, phase: u8) {
+        if let Some(start) = flow.tcp.take() {
+            shard.stream_bytes = shard.stream_bytes.saturating_sub(start.charged);
+        }
         if let Some(ev) = flow.pending.take() {
             self.scratch.push(*ev);
             self.collect(&mut flow, seq, phase);
