@@ -659,3 +659,102 @@ impl State {
 fn usable(mac: Option<Mac>) -> Option<Mac> {
     mac.filter(|m| !m.is_zero() && !m.is_group())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LinkType;
+    use crate::event::Timestamp;
+    use crate::pipeline::decode::{Frame, locate};
+    use etherparse::PacketBuilder;
+
+    fn config(max_flows: usize) -> WorkerConfig {
+        WorkerConfig {
+            flows: FlowLimits {
+                max_flows,
+                ..FlowLimits::default()
+            },
+            stream_depth: 4096,
+            stream_memory: 1 << 20,
+            fragments: FragLimits::default(),
+        }
+    }
+
+    /// DNS queries from many hosts, as batches for `workers` workers.
+    fn batches(workers: usize) -> Vec<Batch> {
+        let mut out: Vec<Batch> = (0..workers).map(|_| Batch::default()).collect();
+        for i in 0..500u32 {
+            let mut frame = Vec::new();
+            let query = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1];
+            PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+                .ipv4([10, 9, (i >> 8) as u8, i as u8], [192, 0, 2, 53], 64)
+                .udp(40000, 53)
+                .write(&mut frame, &query)
+                .unwrap();
+            let Ok(Frame::Ip(l)) = locate(LinkType::Ethernet, &frame) else {
+                panic!("decodes")
+            };
+            let shard = (l.shard % VIRTUAL_SHARDS as u64) as usize;
+            let b = &mut out[Worker::owner(shard, workers)];
+            let start = b.data.len();
+            b.data.extend_from_slice(&frame);
+            b.packets.push(PacketMeta {
+                seq: u64::from(i) + 1,
+                ts: Timestamp(i64::from(i)),
+                start,
+                len: frame.len(),
+                wire_len: frame.len() as u32,
+                ip_offset: l.ip_offset,
+                shard: shard as u16,
+                src_mac: l.src_mac,
+                dst_mac: l.dst_mac,
+            });
+        }
+        for b in &mut out {
+            b.upto = 501;
+            b.control = Control::Finish;
+        }
+        out
+    }
+
+    fn items(workers: usize, max_flows: usize) -> Vec<(OrderKey, Item)> {
+        let mut all = Vec::new();
+        for (id, batch) in batches(workers).iter().enumerate() {
+            let mut w = Worker::new(id, workers, config(max_flows));
+            let report = w.process(batch);
+            assert!(report.finished && report.flows == 0);
+            all.extend(report.items);
+        }
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
+    #[test]
+    fn shards_make_results_independent_of_the_worker_count() {
+        let one = items(1, 100);
+        assert_eq!(
+            one.len(),
+            500 * 3,
+            "per flow: activity at start, the query, activity at end"
+        );
+        let keys: std::collections::BTreeSet<OrderKey> = one.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys.len(), one.len(), "order keys are unique");
+        for workers in [2, 3, 8] {
+            assert_eq!(items(workers, 100), one, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn every_shard_has_an_owner() {
+        for workers in 1..=9 {
+            let mut owned = vec![0; VIRTUAL_SHARDS];
+            for id in 0..workers {
+                let w = Worker::new(id, workers, config(1000));
+                for (local, _) in w.shards.iter().enumerate() {
+                    owned[id + local * workers] += 1;
+                }
+            }
+            assert!(owned.iter().all(|n| *n == 1), "{workers} workers");
+        }
+    }
+}
