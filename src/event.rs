@@ -158,6 +158,10 @@ pub enum EventBody {
     Dhcp(DhcpEvent),
     /// An HTTP/1.x request and, when seen, its response head.
     Http(HttpEvent),
+    /// A TLS ClientHello and, when seen, the server's answer.
+    Tls(TlsEvent),
+    /// A QUIC client Initial's ClientHello.
+    Quic(QuicEvent),
 }
 
 impl EventBody {
@@ -170,6 +174,8 @@ impl EventBody {
             EventBody::Netbios(_) => "netbios",
             EventBody::Dhcp(_) => "dhcp",
             EventBody::Http(_) => "http",
+            EventBody::Tls(_) => "tls",
+            EventBody::Quic(_) => "quic",
         }
     }
 }
@@ -321,6 +327,68 @@ pub struct HttpEvent {
     pub http_content_type: Option<String>,
 }
 
+/// A JA3 fingerprint as EVE prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ja3 {
+    /// MD5 of `string`, lowercase hex.
+    pub hash: String,
+    /// The JA3 string (version, ciphers, extensions, groups, point formats).
+    pub string: String,
+}
+
+/// EVE `tls` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsEvent {
+    /// Server name indication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Negotiated version when the ServerHello was seen, else the highest the client offered
+    /// (`TLS 1.3`, `TLS 1.2`, `TLSv1`…).
+    pub version: String,
+    /// Protocols the client offered (ALPN), in its order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    /// Protocol the server chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_alpn: Option<String>,
+    /// Cipher suite the server chose, as `0x` and four hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher_suite: Option<String>,
+    /// JA3 of the ClientHello.
+    pub ja3: Ja3,
+    /// JA4 (TLS client) of the ClientHello.
+    pub ja4: String,
+    /// Leaf certificate subject (TLS 1.2 and earlier, where it travels in the clear).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Leaf certificate issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuerdn: Option<String>,
+    /// DNS names of the leaf certificate's subjectAltName.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subjectaltname: Vec<String>,
+}
+
+/// EVE `quic` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuicEvent {
+    /// QUIC version (`1`, `2`, `draft-29`).
+    pub version: String,
+    /// Server name indication of the ClientHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Protocols the client offered (ALPN).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    /// Chrome's user agent from the QUIC transport parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
+    /// JA3 of the ClientHello.
+    pub ja3: Ja3,
+    /// JA4 of the ClientHello, `q` form.
+    pub ja4: String,
+}
+
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = &self.endpoints;
@@ -347,6 +415,8 @@ impl Serialize for Event {
             EventBody::Netbios(n) => m.serialize_entry(key, n)?,
             EventBody::Dhcp(d) => m.serialize_entry(key, d)?,
             EventBody::Http(h) => m.serialize_entry(key, h)?,
+            EventBody::Tls(t) => m.serialize_entry(key, t)?,
+            EventBody::Quic(q) => m.serialize_entry(key, q)?,
         }
         m.end()
     }

@@ -41,6 +41,9 @@ fn host_line(h: &Host) -> String {
     if !h.queried.is_empty() {
         let _ = write!(s, "\n    looked up: {}", h.queried.join(", "));
     }
+    if !h.tls.is_empty() {
+        let _ = write!(s, "\n    tls/quic servers: {}", h.tls.join(", "));
+    }
     if !h.http.is_empty() {
         let _ = write!(s, "\n    http: {}", h.http.join(", "));
     }
@@ -88,6 +91,13 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
         .collect();
     if !malformed.is_empty() {
         let _ = write!(s, "\nmalformed messages: {}", malformed.join(", "));
+    }
+    if c.unfinished_parser_states > 0 {
+        let _ = write!(
+            s,
+            "\nunfinished QUIC handshakes {}",
+            c.unfinished_parser_states
+        );
     }
     let f = &c.fragments;
     if f.reassembled + f.timed_out + f.over_limit + f.invalid > 0 {

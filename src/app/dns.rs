@@ -225,6 +225,7 @@ mod tests {
             endpoints: &ep,
             out: &mut out,
             held: &mut held,
+            state: &mut None,
         };
         UNICAST_DNS.parse(&srv_response(), &mut sink).unwrap();
         let EventBody::Dns(ev) = &out[0].body else {
@@ -259,6 +260,7 @@ mod tests {
             endpoints: &ep,
             out: &mut out,
             held: &mut held,
+            state: &mut None,
         };
         let (used, verdict) =
             DNS_OVER_TCP.parse(Direction::ToClient, &stream[..stream.len() - 1], &mut sink);

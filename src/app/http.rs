@@ -47,9 +47,14 @@ impl StreamParser for Http {
                 Err(_) => (0, Verdict::NotMine),
             },
             Direction::ToClient => {
+                // Only a held request of ours: another parser (TLS) may hold its own event.
                 let Some(mut held) = sink.take_held() else {
                     return (0, Verdict::NotMine);
                 };
+                if !matches!(held.body, EventBody::Http(_)) {
+                    *sink.held = Some(held);
+                    return (0, Verdict::NotMine);
+                }
                 let result = http::parse_response(data);
                 // RFC 9110 §15.2: interim 1xx responses precede the final one (101 switches
                 // protocols and is final for HTTP/1.x).
@@ -107,6 +112,7 @@ mod tests {
             endpoints: &ep,
             out: &mut out,
             held: &mut held,
+            state: &mut None,
         };
         let req = b"GET /update.cab HTTP/1.1\r\nHost: dl.example\r\nUser-Agent: Agent/2\r\n\r\n";
         assert_eq!(

@@ -9,7 +9,9 @@ mod dhcp;
 mod dns;
 mod http;
 mod netbios;
+mod quic;
 mod ssdp;
+mod tls;
 
 use crate::event::{Endpoints, Event, EventBody, Timestamp};
 use crate::pipeline::flow::Direction;
@@ -31,6 +33,31 @@ pub struct Sink<'a> {
     pub out: &'a mut Vec<Event>,
     /// The flow's held-back event (see [`Sink::hold`]).
     pub held: &'a mut Option<Box<Event>>,
+    /// State a parser keeps on the flow between messages.
+    pub state: &'a mut Option<Box<ParserState>>,
+}
+
+/// State a parser keeps on a flow between datagrams; one variant per parser that needs any.
+#[derive(Debug)]
+pub enum ParserState {
+    /// A QUIC connection collecting its ClientHello.
+    Quic(quic::Connection),
+}
+
+impl ParserState {
+    /// Heap bytes held, charged to the shard's buffer budget.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ParserState::Quic(c) => c.heap_bytes(),
+        }
+    }
+
+    /// Whether the parser was still waiting for the rest of a message.
+    pub fn unfinished(&self) -> bool {
+        match self {
+            ParserState::Quic(c) => c.unfinished(),
+        }
+    }
 }
 
 impl Sink<'_> {
@@ -108,10 +135,11 @@ pub static DATAGRAM_PARSERS: &[&dyn DatagramParser] = &[
     &dhcp::DHCP_V4,
     &dhcp::DHCP_V6,
     &ssdp::SSDP,
+    &quic::QUIC,
 ];
 
 /// Every TCP stream parser; adding one is one line here.
-pub static STREAM_PARSERS: &[&dyn StreamParser] = &[&http::HTTP, &dns::DNS_OVER_TCP];
+pub static STREAM_PARSERS: &[&dyn StreamParser] = &[&http::HTTP, &dns::DNS_OVER_TCP, &tls::TLS];
 
 /// Index of the first datagram parser that wants a UDP flow between these ports.
 pub fn datagram_parser_for(client_port: u16, server_port: u16) -> Option<u8> {
@@ -159,8 +187,9 @@ mod tests {
         assert_eq!(name(datagram_parser_for(137, 137)), Some("netbios"));
         assert_eq!(name(datagram_parser_for(40000, 5355)), Some("llmnr"));
         assert_eq!(name(datagram_parser_for(52000, 1900)), Some("ssdp"));
-        assert_eq!(datagram_parser_for(40000, 443), None);
-        assert_eq!(stream_interest(40000, 53), 0b11);
-        assert_eq!(stream_interest(40000, 8080), 0b01);
+        assert_eq!(name(datagram_parser_for(40000, 443)), Some("quic"));
+        assert_eq!(datagram_parser_for(40000, 4433), None);
+        assert_eq!(stream_interest(40000, 53), 0b111);
+        assert_eq!(stream_interest(40000, 8080), 0b101);
     }
 }

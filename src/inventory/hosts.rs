@@ -93,6 +93,9 @@ pub struct Host {
     /// Some names this host looked up, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queried: Vec<String>,
+    /// Server names this host sent in TLS and QUIC hellos, at most [`MAX_REMEMBERED_PER_HOST`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<String>,
     /// HTTP hosts and user agents this host used, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
@@ -110,6 +113,7 @@ impl Host {
             ended: None,
             events: Default::default(),
             queried: Vec::new(),
+            tls: Vec::new(),
             http: Vec::new(),
         }
     }
@@ -159,6 +163,12 @@ pub struct EventCounts {
     /// `http` events.
     #[serde(skip_serializing_if = "is_zero")]
     pub http: u32,
+    /// `tls` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tls: u32,
+    /// `quic` events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub quic: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -175,6 +185,8 @@ impl EventCounts {
             "netbios" => &mut self.netbios,
             "dhcp" => &mut self.dhcp,
             "http" => &mut self.http,
+            "tls" => &mut self.tls,
+            "quic" => &mut self.quic,
             _ => return,
         };
         *slot = slot.saturating_add(1);
@@ -189,6 +201,8 @@ impl EventCounts {
             ("llmnr", self.llmnr),
             ("mdns", self.mdns),
             ("netbios", self.netbios),
+            ("quic", self.quic),
+            ("tls", self.tls),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)

@@ -147,6 +147,16 @@ impl Inventory {
                     }
                 }
             }
+            EventBody::Tls(t) => {
+                if let (Some(h), Some(sni)) = (self.hosts.host_mut(src, ts), t.sni.as_deref()) {
+                    remember(&mut h.tls, sni);
+                }
+            }
+            EventBody::Quic(q) => {
+                if let (Some(h), Some(sni)) = (self.hosts.host_mut(src, ts), q.sni.as_deref()) {
+                    remember(&mut h.tls, sni);
+                }
+            }
             EventBody::Http(http) => {
                 if let Some(h) = self.hosts.host_mut(src, ts) {
                     let host = http.hostname.as_deref().unwrap_or("-");

@@ -108,6 +108,8 @@ pub struct Flow {
     pub client_isn: Option<u32>,
     /// An event held back to merge with a later message (an HTTP request awaiting its response).
     pub pending: Option<Box<Event>>,
+    /// A parser's state between datagrams (a QUIC connection's CRYPTO stream).
+    pub parser_state: Option<Box<crate::app::ParserState>>,
     /// Events emitted so far; orders this flow's events.
     pub events: u32,
 }
@@ -314,6 +316,7 @@ mod tests {
             closing: false,
             client_isn: None,
             pending: None,
+            parser_state: None,
             events: 0,
         }
     }

@@ -40,8 +40,11 @@ pub struct Counters {
     pub stream_overflows: u64,
     /// Stream directions whose parser still wanted more when the depth was reached.
     pub stream_depth_reached: u64,
-    /// Stream directions left unparsed because their shard's buffer budget was spent.
+    /// Stream directions (and parser states) dropped because their shard's buffer budget was spent.
     pub stream_budget_exhausted: u64,
+    /// Flows that ended while a parser still waited for the rest of a message (QUIC connections
+    /// whose ClientHello never completed).
+    pub unfinished_parser_states: u64,
     /// Payloads a datagram parser claimed but found malformed, per parser.
     pub datagram_malformed: [u64; MAX_PARSERS],
     /// Events emitted.
@@ -71,6 +74,7 @@ impl Counters {
         self.stream_overflows += o.stream_overflows;
         self.stream_depth_reached += o.stream_depth_reached;
         self.stream_budget_exhausted += o.stream_budget_exhausted;
+        self.unfinished_parser_states += o.unfinished_parser_states;
         for (a, b) in self.datagram_malformed.iter_mut().zip(o.datagram_malformed) {
             *a += b;
         }

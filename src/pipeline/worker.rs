@@ -401,6 +401,7 @@ impl State {
             closing: false,
             client_isn: None,
             pending: None,
+            parser_state: None,
             events: 1,
         }
     }
@@ -430,7 +431,15 @@ impl State {
         match t.tcp {
             None => {
                 if let Some(i) = flow.datagram_app {
-                    self.datagram(key, flow, dir, usize::from(i), meta, t.payload);
+                    self.datagram(
+                        stream_bytes,
+                        key,
+                        flow,
+                        dir,
+                        usize::from(i),
+                        meta,
+                        t.payload,
+                    );
                 }
             }
             Some(tcp) => {
@@ -447,8 +456,10 @@ impl State {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn datagram(
         &mut self,
+        stream_bytes: &mut usize,
         key: &FlowKey,
         flow: &mut Flow,
         dir: Direction,
@@ -460,11 +471,13 @@ impl State {
             return;
         };
         let endpoints = message_endpoints(flow, key, dir, meta);
+        let before = flow.parser_state.as_ref().map_or(0, |s| s.heap_bytes());
         let mut sink = Sink {
             ts: meta.ts,
             endpoints: &endpoints,
             out: &mut self.scratch,
             held: &mut flow.pending,
+            state: &mut flow.parser_state,
         };
         if p.parse(payload, &mut sink).is_err() {
             if let Some(c) = self
@@ -474,6 +487,15 @@ impl State {
             {
                 *c += 1;
             }
+        }
+        // Parser state between datagrams draws on the same per-shard budget as TCP stream
+        // buffers; a connection that would overdraw it is dropped and counted.
+        let after = flow.parser_state.as_ref().map_or(0, |s| s.heap_bytes());
+        *stream_bytes = (*stream_bytes + after).saturating_sub(before);
+        if *stream_bytes > self.stream_budget {
+            self.counters.stream_budget_exhausted += 1;
+            *stream_bytes = stream_bytes.saturating_sub(after);
+            flow.parser_state = None;
         }
         self.collect(flow, meta.seq, 1);
     }
@@ -561,6 +583,7 @@ impl State {
             endpoints: &endpoints,
             out: &mut self.scratch,
             held: &mut flow.pending,
+            state: &mut flow.parser_state,
         };
         let data = stream.data();
         for (i, parser) in STREAM_PARSERS.iter().enumerate().take(app::MAX_STREAM_APPS) {
@@ -628,6 +651,12 @@ impl State {
     fn end_flow(&mut self, shard: &mut Shard, key: &FlowKey, mut flow: Flow, seq: u64, phase: u8) {
         if let Some(start) = flow.tcp.take() {
             shard.stream_bytes = shard.stream_bytes.saturating_sub(start.charged);
+        }
+        if let Some(state) = flow.parser_state.take() {
+            shard.stream_bytes = shard.stream_bytes.saturating_sub(state.heap_bytes());
+            if state.unfinished() {
+                self.counters.unfinished_parser_states += 1;
+            }
         }
         if let Some(ev) = flow.pending.take() {
             self.scratch.push(*ev);

@@ -4,8 +4,12 @@
 //! parser panic or allocate without bound; each module's documentation states its limits. Every
 //! parser has a fuzz target under `fuzz/`.
 
+pub mod crypto_reassembly;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dns;
 pub mod http;
+pub mod ja;
 pub mod netbios;
+pub mod quic;
+pub mod tls;
