@@ -44,12 +44,12 @@ fn expected(capture: &str) -> Observables {
     let mut out = Observables::new();
     for line in tsv.lines().skip(1) {
         let cols: Vec<&str> = line.splitn(5, '\t').collect();
-        if let [_, _, _, kind, value] = cols[..] {
-            if KINDS.contains(&kind) {
-                out.entry(kind.to_string())
-                    .or_default()
-                    .insert(value.to_string());
-            }
+        if let [_, _, _, kind, value] = cols[..]
+            && KINDS.contains(&kind)
+        {
+            out.entry(kind.to_string())
+                .or_default()
+                .insert(value.to_string());
         }
     }
     out

@@ -58,11 +58,12 @@ impl StreamParser for Http {
                 let result = http::parse_response(data);
                 // RFC 9110 §15.2: interim 1xx responses precede the final one (101 switches
                 // protocols and is final for HTTP/1.x).
-                if let Ok(Some(interim)) = &result {
-                    if (100..200).contains(&interim.status) && interim.status != 101 {
-                        *sink.held = Some(held);
-                        return (interim.head_len, Verdict::NeedMore);
-                    }
+                if let Ok(Some(interim)) = &result
+                    && (100..200).contains(&interim.status)
+                    && interim.status != 101
+                {
+                    *sink.held = Some(held);
+                    return (interim.head_len, Verdict::NeedMore);
                 }
                 if let (Ok(Some(resp)), EventBody::Http(ev)) = (&result, &mut held.body) {
                     ev.status = Some(resp.status);

@@ -412,14 +412,13 @@ impl HostTable {
         {
             self.end_record(ip, ts);
         }
-        if let Some(previous) = self.by_mac.get(&mac).copied().filter(|p| *p != ip) {
-            if self
+        if let Some(previous) = self.by_mac.get(&mac).copied().filter(|p| *p != ip)
+            && self
                 .hosts
                 .get(&previous)
                 .is_some_and(|h| h.mac_from_dhcp && h.mac == Some(mac))
-            {
-                self.end_record(previous, ts);
-            }
+        {
+            self.end_record(previous, ts);
         }
         let names = self.dhcp_names.get(&mac).cloned().unwrap_or_default();
         if !self.by_mac.contains_key(&mac) && self.by_mac.len() >= self.capacity {

@@ -110,10 +110,10 @@ impl Inventory {
                 }
             }
             EventBody::Dns(d) => {
-                if d.kind == "query" {
-                    if let Some(h) = self.hosts.host_mut(src, ts) {
-                        remember(&mut h.queried, &d.rrname);
-                    }
+                if d.kind == "query"
+                    && let Some(h) = self.hosts.host_mut(src, ts)
+                {
+                    remember(&mut h.queried, &d.rrname);
                 }
                 for a in &d.answers {
                     if let Some(addr) = a.rdata.as_deref().and_then(|r| r.parse::<IpAddr>().ok()) {
@@ -129,10 +129,10 @@ impl Inventory {
                 };
                 // A responder claiming a name for its own address names itself.
                 for a in &d.answers {
-                    if a.rdata.as_deref().and_then(|r| r.parse::<IpAddr>().ok()) == Some(src) {
-                        if let Some(h) = self.hosts.host_mut(src, ts) {
-                            h.add_name(&a.rrname, source);
-                        }
+                    if a.rdata.as_deref().and_then(|r| r.parse::<IpAddr>().ok()) == Some(src)
+                        && let Some(h) = self.hosts.host_mut(src, ts)
+                    {
+                        h.add_name(&a.rrname, source);
                     }
                 }
             }

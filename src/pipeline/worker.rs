@@ -216,11 +216,12 @@ impl Worker {
         };
         let (key, src_is_lo) = FlowKey::of((src, t.src_port), (dst, t.dst_port), t.proto);
         let limits = shard.flows.limits();
-        if let Some(flow) = shard.flows.get_mut(&key) {
-            if !limits.expired(&key, flow, meta.ts) && !starts_anew(flow, &t) {
-                st.on_packet(&mut shard.stream_bytes, &key, flow, src_is_lo, meta, &t);
-                return;
-            }
+        if let Some(flow) = shard.flows.get_mut(&key)
+            && !limits.expired(&key, flow, meta.ts)
+            && !starts_anew(flow, &t)
+        {
+            st.on_packet(&mut shard.stream_bytes, &key, flow, src_is_lo, meta, &t);
+            return;
         }
         if let Some(old) = shard.flows.remove(&key) {
             if limits.expired(&key, &old, meta.ts) {
@@ -479,14 +480,13 @@ impl State {
             held: &mut flow.pending,
             state: &mut flow.parser_state,
         };
-        if p.parse(payload, &mut sink).is_err() {
-            if let Some(c) = self
+        if p.parse(payload, &mut sink).is_err()
+            && let Some(c) = self
                 .counters
                 .datagram_malformed
                 .get_mut(parser.min(MAX_PARSERS - 1))
-            {
-                *c += 1;
-            }
+        {
+            *c += 1;
         }
         // Parser state between datagrams draws on the same per-shard budget as TCP stream
         // buffers; a connection that would overdraw it is dropped and counted.
