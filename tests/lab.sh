@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # wiretally test lab: two network namespaces joined by a veth pair, a
-# dnsmasq (DHCP + local-only DNS) and a python http.server on the server
-# side, real clients (udhcpc, dig, curl) on the client side.
+# dnsmasq (DHCP + local-only DNS) and python HTTP and HTTPS servers on the
+# server side, real clients (udhcpc, dig, curl, python, chromium) on the
+# client side.
 #
 # Usage (as root):
 #   lab.sh up                 create namespaces, start services; prints KEY=VALUE lines
 #   lab.sh clients [ID]       run udhcpc, 3x dig, curl in the client namespace
+#   lab.sh tls-clients [ID]   curl, python ssl and headless Chromium (TCP, then QUIC) over
+#                             HTTPS to the server namespace (after `clients`)
 #   lab.sh down [ID]          stop everything, delete namespaces (idempotent)
 #   lab.sh record FILE        up + tcpdump on the server veth + clients + down
 #
@@ -117,6 +120,7 @@ do_up() {
         --dhcp-option=option:router \
         --host-record="kms.lab.test,$SRV_IP" \
         --host-record="update.lab.test,$SRV_IP" \
+        --host-record="secure.lab.test,$SRV_IP" \
         --srv-host=_vlmcs._tcp.lab.test,kms.lab.test,1688 \
         --cname=www.lab.test,update.lab.test
     # dnsmasq writes its own pid file (same pid as ours with --keep-in-foreground)
@@ -128,6 +132,28 @@ do_up() {
 EOF
     spawn_srv http "$PYTHON" -m http.server 80 --bind "$SRV_IP" --directory "$STATE/www"
     WAIT_PIDFILE=$STATE/http.pid wait_for 100 "http server on $SRV_IP:80" tcp_open "$SRV_IP" 80
+
+    # --- HTTPS server (TLS 1.3 and 1.2, ALPN http/1.1) with a certificate made here
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=secure.lab.test" -addext "subjectAltName=DNS:secure.lab.test" \
+        -keyout "$STATE/tls.key" -out "$STATE/tls.crt" 2>/dev/null
+    cat >"$STATE/https.py" <<'EOF'
+import http.server, ssl, sys
+state = sys.argv[1]
+server = http.server.HTTPServer((sys.argv[2], 443), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(state + "/tls.crt", state + "/tls.key")
+ctx.set_alpn_protocols(["http/1.1"])
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+EOF
+    spawn_srv https "$PYTHON" "$STATE/https.py" "$STATE" "$SRV_IP"
+    WAIT_PIDFILE=$STATE/https.pid wait_for 100 "https server on $SRV_IP:443" tcp_open "$SRV_IP" 443
+    # --- UDP 443 listener that reads and discards: no QUIC server answers, but no ICMP port
+    # unreachable cuts a QUIC client's first flight short either.
+    spawn_srv udp443 "$PYTHON" -c "import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],443))
+while True: s.recv(65535)" "$SRV_IP"
 
     trap - EXIT
     log "up"
@@ -192,6 +218,38 @@ do_clients() {
         || die "curl failed"
     sleep 0.3
     log "clients ok"
+}
+
+# Real TLS clients against the HTTPS server: curl (OpenSSL), Python's ssl module, and headless
+# Chromium over TCP and forced onto QUIC (no QUIC server answers; its Initials are what counts).
+# Needs an address: run `clients` first.
+do_tls_clients() {
+    ns_exists "$CLI_NS" || die "no lab with LAB_ID=$ID (run: $0 up)"
+    in_cli curl -s -k --noproxy '*' --http1.1 -A 'wiretally-lab/1.0' -o /dev/null \
+        --connect-to "curl.lab.test:443:$SRV_IP:443" https://curl.lab.test/ \
+        || die "curl https failed"
+    sleep 0.2
+    in_cli "$PYTHON" - "$SRV_IP" <<'EOF' || die "python ssl client failed"
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["h2", "http/1.1"])
+with socket.create_connection((sys.argv[1], 443), timeout=5) as raw:
+    with ctx.wrap_socket(raw, server_hostname="python.lab.test") as tls:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: python.lab.test\r\nConnection: close\r\n\r\n")
+        tls.recv(100)
+EOF
+    sleep 0.2
+    local chrome=(chromium --headless --no-sandbox --disable-gpu --disable-background-networking
+        --disable-component-update --disable-sync --no-first-run --ignore-certificate-errors
+        "--host-resolver-rules=MAP chrome.lab.test $SRV_IP, MAP quic.lab.test $SRV_IP")
+    HOME=$STATE in_cli timeout 20 "${chrome[@]}" --user-data-dir="$STATE/chrome-tcp" \
+        --dump-dom https://chrome.lab.test/ >/dev/null 2>"$STATE/chrome-tcp.log" || true
+    HOME=$STATE in_cli timeout 8 "${chrome[@]}" --user-data-dir="$STATE/chrome-quic" \
+        --enable-quic --origin-to-force-quic-on=quic.lab.test:443 \
+        --dump-dom https://quic.lab.test/ >/dev/null 2>"$STATE/chrome-quic.log" || true
+    log "tls clients done"
 }
 
 kill_pidfile() {  # file
@@ -263,8 +321,9 @@ cmd=${1:-}
 case $cmd in
     up)      set_names "${LAB_ID:-$$}"; do_up ;;
     clients) set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_clients ;;
+    tls-clients) set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_tls_clients ;;
     down)    set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_down ;;
     record)  [ -n "${2:-}" ] || die "usage: $0 record FILE"
              set_names "${LAB_ID:-$$}"; do_record "$2" ;;
-    *) echo "usage: $0 up | clients [ID] | down [ID] | record FILE" >&2; exit 2 ;;
+    *) echo "usage: $0 up | clients [ID] | tls-clients [ID] | down [ID] | record FILE" >&2; exit 2 ;;
 esac

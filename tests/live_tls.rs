@@ -1,0 +1,289 @@
+//! Live TLS and QUIC: `wiretally run` on the lab's veth while curl (OpenSSL), Python's ssl module
+//! and headless Chromium (over TCP, then forced onto QUIC) connect to an HTTPS server in the other
+//! namespace (tests/lab.sh). tcpdump records the same traffic; SNI, ALPN and JA3 must equal what
+//! tshark reads from that recording, and JA4 what FoxIO's reference implementation (ja4plus 1.4.0
+//! from PyPI, installed by scripts/deps.sh) computes. Chromium's QUIC ClientHello spans two
+//! Initial packets in two datagrams; tshark 4.0 cannot read its SNI, wiretally must.
+//!
+//! Needs root, the lab's packages, chromium, tshark and tcpdump; otherwise it says what is
+//! missing and is skipped. All addresses are in 198.18.0.0/15 inside namespaces the test made.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn lab() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
+}
+
+fn ja4plus() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ja4plus-venv/bin/ja4plus");
+    p.exists().then_some(p)
+}
+
+fn missing_prerequisite() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not root".into());
+    }
+    for tool in [
+        "ip", "dnsmasq", "udhcpc", "dig", "curl", "python3", "openssl", "chromium", "tshark",
+        "tcpdump",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .ok()?;
+        if !found.status.success() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    ja4plus()
+        .is_none()
+        .then(|| "target/ja4plus-venv is missing (scripts/deps.sh test makes it)".into())
+}
+
+struct Lab {
+    id: String,
+    children: Vec<Child>,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+        }
+        let _ = Command::new(lab())
+            .args(["down", &self.id])
+            .env("LAB_ID", &self.id)
+            .output();
+    }
+}
+
+/// Waits until a child's stderr contains `needle`.
+fn wait_for_stderr(child: &mut Child, needle: &str) -> std::process::ChildStderr {
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
+        assert!(
+            n > 0 && started.elapsed() < Duration::from_secs(20),
+            "no {needle:?}: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    stderr
+}
+
+/// Per ClientHello, tshark's fields: (sni, alpn, ja3) keyed by client port.
+fn tshark_hellos(pcap: &Path) -> BTreeMap<u16, (String, String, String)> {
+    let out = Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            "tcp && tls.handshake.type == 1",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.extensions_alpn_str",
+            "-e",
+            "tls.handshake.ja3",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].parse().unwrap(),
+                (f[1].to_string(), f[2].to_string(), f[3].to_string()),
+            )
+        })
+        .collect()
+}
+
+/// ja4plus's JA4 per (client port, transport letter).
+fn reference_ja4(pcap: &Path) -> BTreeMap<(u16, char), String> {
+    let out = Command::new(ja4plus().unwrap())
+        .args([
+            "--format",
+            "json",
+            "--types",
+            "ja4",
+            "analyze",
+            pcap.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ja4plus: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            let fp = v["fingerprint"].as_str().unwrap().to_string();
+            (
+                (
+                    v["src_port"].as_u64().unwrap() as u16,
+                    fp.chars().next().unwrap(),
+                ),
+                fp,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn live_tls_and_quic_hellos_match_the_reference_tools() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("SKIPPED live_tls_and_quic_hellos_match_the_reference_tools: {why}");
+        return;
+    }
+    let id = format!("s{}", std::process::id() % 100_000);
+    let up = Command::new(lab())
+        .arg("up")
+        .env("LAB_ID", &id)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let mut guard = Lab {
+        id: id.clone(),
+        children: Vec::new(),
+    };
+    assert!(up.status.success(), "lab up failed");
+    let vars: HashMap<String, String> = String::from_utf8_lossy(&up.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let (ns, iface) = (&vars["LAB_SRV_NS"], &vars["LAB_SRV_IF"]);
+    let dir = std::env::temp_dir().join(format!("wiretally-live-tls-{id}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (events, pcap) = (dir.join("events.ndjson"), dir.join("lab.pcap"));
+
+    let mut recorder = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "tcpdump",
+            "-i",
+            iface,
+            "-U",
+            "--immediate-mode",
+            "-Z",
+            "root",
+            "-w",
+        ])
+        .arg(&pcap)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _recorder_err = wait_for_stderr(&mut recorder, "listening on");
+    let mut sensor = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            env!("CARGO_BIN_EXE_wiretally"),
+            "run",
+            "--interface",
+            iface,
+        ])
+        .args(["--home-net", "198.18.0.0/15", "--events"])
+        .arg(&events)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sensor_err = wait_for_stderr(&mut sensor, "capturing on");
+    let sensor_pid = sensor.id();
+    guard.children.push(recorder);
+
+    for step in ["clients", "tls-clients"] {
+        let out = Command::new(lab())
+            .args([step, &id])
+            .env("LAB_ID", &id)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{step} failed");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &sensor_pid.to_string()])
+        .status();
+    assert!(sensor.wait().unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut sensor_err, &mut rest).unwrap();
+    let recorder_pid = guard.children[0].id();
+    let _ = Command::new("kill")
+        .args(["-INT", &recorder_pid.to_string()])
+        .status();
+    let _ = guard.children[0].wait();
+    drop(guard);
+
+    let evs: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let tls: Vec<_> = evs.iter().filter(|e| e["event_type"] == "tls").collect();
+    let quic: Vec<_> = evs.iter().filter(|e| e["event_type"] == "quic").collect();
+
+    // Every TCP ClientHello tshark sees, wiretally reports with the same SNI, ALPN and JA3.
+    let hellos = tshark_hellos(&pcap);
+    assert!(
+        hellos.len() >= 4,
+        "curl, python and chromium hellos: {hellos:?}"
+    );
+    let snis: Vec<&str> = hellos.values().map(|h| h.0.as_str()).collect();
+    for name in ["curl.lab.test", "python.lab.test", "chrome.lab.test"] {
+        assert!(snis.contains(&name), "{name} missing from {snis:?}");
+    }
+    let reference = reference_ja4(&pcap);
+    for (port, (sni, alpn, ja3)) in &hellos {
+        let ev = tls
+            .iter()
+            .find(|e| e["src_port"] == *port)
+            .unwrap_or_else(|| panic!("no tls event for port {port}"));
+        let t = &ev["tls"];
+        assert_eq!(t["sni"], sni.as_str());
+        let ours: Vec<&str> = t["alpn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(ours.join(","), *alpn, "ALPN of {sni}");
+        assert_eq!(t["ja3"]["hash"], ja3.as_str(), "JA3 of {sni}");
+        assert_eq!(t["ja4"], reference[&(*port, 't')].as_str(), "JA4 of {sni}");
+        assert_eq!(t["version"], "TLS 1.3", "the server's choice");
+    }
+
+    // Chromium's QUIC hello: SNI recovered across two datagrams, JA4 equal to the reference.
+    assert!(!quic.is_empty(), "no quic event; stderr: {rest}");
+    let q = &quic[0];
+    assert_eq!(q["quic"]["sni"], "quic.lab.test");
+    assert_eq!(q["quic"]["version"], "1");
+    assert_eq!(q["quic"]["alpn"], serde_json::json!(["h3"]));
+    let port = q["src_port"].as_u64().unwrap() as u16;
+    assert_eq!(q["quic"]["ja4"], reference[&(port, 'q')].as_str());
+}
