@@ -24,6 +24,12 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Work with signature packs.
+    Signatures {
+        /// What to do with them.
+        #[command(subcommand)]
+        action: SignaturesAction,
+    },
     /// Capture live from an interface until SIGINT or SIGTERM.
     Run {
         /// Interface to capture on (promiscuous, immediate mode).
@@ -41,6 +47,18 @@ pub enum Command {
         /// Settings shared with `analyze`.
         #[command(flatten)]
         common: Common,
+    },
+}
+
+/// `signatures` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SignaturesAction {
+    /// Check every pack in DIR: schema, unknown keys, ids, regexes, conflicting claims and every
+    /// rule's examples; print each problem as file:line and exit non-zero if there is any.
+    Check {
+        /// Folder of `*.toml` packs.
+        #[arg(default_value = "signatures")]
+        dir: PathBuf,
     },
 }
 

@@ -14,4 +14,5 @@ pub mod event;
 pub mod inventory;
 pub mod pipeline;
 pub mod report;
+pub mod signature;
 pub mod wire;

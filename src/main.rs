@@ -4,7 +4,7 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{Cli, Command, Common};
+use cli::{Cli, Command, Common, SignaturesAction};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::Write;
@@ -19,6 +19,7 @@ use wiretally::pipeline::flow::FlowLimits;
 use wiretally::pipeline::fragment::FragLimits;
 use wiretally::pipeline::worker::WorkerConfig;
 use wiretally::report;
+use wiretally::signature;
 
 /// Exit status for bad flags or configuration (BSD sysexits EX_USAGE).
 const EXIT_USAGE: u8 = 64;
@@ -204,53 +205,85 @@ fn validate_live(snaplen: i32, buffer_mib: i32, errors: &mut Vec<String>) {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (common, live_errors) = match &cli.command {
-        Command::Analyze { common, .. } => (common, Vec::new()),
-        Command::Run {
-            common,
-            snaplen,
-            buffer_mib,
-            ..
-        } => {
-            let mut errors = Vec::new();
-            validate_live(*snaplen, *buffer_mib, &mut errors);
-            (common, errors)
+/// Runs `signatures check`.
+fn check_signatures(dir: &std::path::Path) -> ExitCode {
+    match signature::load_dir(dir) {
+        Ok(sigs) => {
+            println!(
+                "{}: {} products, {} rules, all examples pass.",
+                dir.display(),
+                sigs.products.len(),
+                sigs.rules.len()
+            );
+            ExitCode::SUCCESS
         }
-    };
-    let settings = match validate(common, live_errors) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("wiretally: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "wiretally: {} problem(s) in {}",
+                errors.len(),
+                dir.display()
+            );
+            ExitCode::FAILURE
         }
-    };
-    let result = match cli.command {
-        Command::Analyze { captures, .. } => analyze(&captures, settings),
-        Command::Run {
-            interface,
-            bpf,
-            snaplen,
-            buffer_mib,
-            ..
-        } => run_live(
-            LiveOptions {
-                interface,
-                bpf,
-                snaplen,
-                buffer_mib,
-            },
-            settings,
-        )
-        .map(|()| true),
-    };
+    }
+}
+
+/// Maps a command's outcome to the exit status.
+fn exit_status(result: Result<bool>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("wiretally: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Validated settings, or the usage exit status after printing every problem.
+fn settings_or_exit(common: &Common, errors: Vec<String>) -> Result<Settings, ExitCode> {
+    validate(common, errors).map_err(|e| {
+        eprintln!("wiretally: {e:#}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Signatures {
+            action: SignaturesAction::Check { dir },
+        } => check_signatures(&dir),
+        Command::Analyze { captures, common } => match settings_or_exit(&common, Vec::new()) {
+            Ok(settings) => exit_status(analyze(&captures, settings)),
+            Err(code) => code,
+        },
+        Command::Run {
+            interface,
+            bpf,
+            snaplen,
+            buffer_mib,
+            common,
+        } => {
+            let mut errors = Vec::new();
+            validate_live(snaplen, buffer_mib, &mut errors);
+            match settings_or_exit(&common, errors) {
+                Ok(settings) => exit_status(
+                    run_live(
+                        LiveOptions {
+                            interface,
+                            bpf,
+                            snaplen,
+                            buffer_mib,
+                        },
+                        settings,
+                    )
+                    .map(|()| true),
+                ),
+                Err(code) => code,
+            }
         }
     }
 }
