@@ -12,10 +12,21 @@
 //! 4. Prints the flow-table entry size, measured heap per tracked flow, heap per inventoried host
 //!    and peak RSS.
 //!
-//! Results also go to `bench-data/bench-inprocess.tsv` for `scripts/bench.sh`, which adds
-//! ndpiReader and the real CLI to the same table.
+//! 5. Hello-heavy mixes (see `mixes/mod.rs`): generates `bench-data/tls-heavy.pcap` and
+//!    `bench-data/quic-heavy.pcap` unless they are there, checks that every connection produced
+//!    exactly one `tls`/`quic` event with its SNI, times the 1-worker pipeline on each, times
+//!    ClientHello parsing with and without JA3/JA4 over every hello of the mix, and counts the
+//!    allocations `ja3_string` + `ja3_hash` + `ja4` make per hello.
+//!
+//! Results also go to `bench-data/bench-inprocess.tsv` and `bench-data/bench-mixes.tsv` for
+//! `scripts/bench.sh`, which adds ndpiReader and the real CLI to the same tables.
+//!
+//! Options: `--packets N` (campus file size), `--runs N` (best of N; the hello timings take the
+//! best of max(N, 5) passes), `--regen` (rebuild every capture), `--skip-campus` (mixes only),
+//! `--skip-mixes` (campus only).
 
 mod campus;
+mod mixes;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs::File;
@@ -118,6 +129,8 @@ struct Args {
     packets: u64,
     runs: usize,
     regen: bool,
+    skip_campus: bool,
+    skip_mixes: bool,
 }
 
 fn args() -> Args {
@@ -125,6 +138,8 @@ fn args() -> Args {
         packets: DEFAULT_PACKETS,
         runs: 3,
         regen: false,
+        skip_campus: false,
+        skip_mixes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -138,6 +153,8 @@ fn args() -> Args {
                     .max(1)
             }
             "--regen" => a.regen = true,
+            "--skip-campus" => a.skip_campus = true,
+            "--skip-mixes" => a.skip_mixes = true,
             // `cargo bench` passes `--bench`; anything else is a libtest-style filter we ignore.
             _ => {}
         }
@@ -547,8 +564,18 @@ fn main() {
     let a = args();
     let dir = data_dir();
     std::fs::create_dir_all(&dir).expect("creating bench-data");
+    if !a.skip_campus {
+        campus_bench(&a, &dir);
+    }
+    if !a.skip_mixes {
+        mix_bench(&a, &dir);
+    }
+}
+
+/// Steps 1–4 on `campus.pcap`.
+fn campus_bench(a: &Args, dir: &Path) {
     let path = dir.join("campus.pcap");
-    ensure_capture(&path, &a).expect("generating the capture");
+    ensure_capture(&path, a).expect("generating the capture");
 
     // Warm the page cache so the first timed run does not pay for the disk.
     let _ = bare_read(&path);
@@ -689,4 +716,437 @@ fn main() {
         ));
     }
     std::fs::write(dir.join("bench-inprocess.tsv"), tsv).expect("writing results");
+}
+
+/// Seeds of the hello-heavy mixes.
+const TLS_SEED: u64 = SEED ^ 0x746c_732d_6865_6176;
+const QUIC_SEED: u64 = SEED ^ 0x7175_6963_2d68_6561;
+
+/// A writer that only counts bytes, to regenerate a mix's hellos without writing the file again.
+struct CountingSink(u64);
+
+impl Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MixKind {
+    Tls,
+    Quic,
+}
+
+impl MixKind {
+    fn file(self) -> &'static str {
+        match self {
+            MixKind::Tls => "tls-heavy.pcap",
+            MixKind::Quic => "quic-heavy.pcap",
+        }
+    }
+    fn event_type(self) -> &'static str {
+        match self {
+            MixKind::Tls => "tls",
+            MixKind::Quic => "quic",
+        }
+    }
+    fn transport(self) -> Transport {
+        match self {
+            MixKind::Tls => Transport::Tcp,
+            MixKind::Quic => Transport::Quic,
+        }
+    }
+    fn generate<W: Write>(self, out: W) -> std::io::Result<mixes::Mix> {
+        match self {
+            MixKind::Tls => mixes::generate_tls(out, mixes::TLS_CONNECTIONS, TLS_SEED),
+            MixKind::Quic => mixes::generate_quic(out, mixes::QUIC_CONNECTIONS, QUIC_SEED),
+        }
+    }
+}
+
+use wiretally::wire::ja::{self, Transport};
+use wiretally::wire::tls::{ClientHello, parse_client_hello};
+
+/// Generates a mix's capture unless it is there already; either way returns its hellos and the
+/// connections' expected SNIs (regenerated in memory, and checked against the file's size).
+fn ensure_mix(kind: MixKind, path: &Path, a: &Args) -> mixes::Mix {
+    let t = Instant::now();
+    if path.exists() && !a.regen {
+        let mut sink = CountingSink(0);
+        let mix = kind.generate(&mut sink).expect("regenerating in memory");
+        let on_disk = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if on_disk == sink.0 {
+            println!(
+                "Using existing {} (pass --regen to rebuild it); hellos regenerated in memory in {:.1} s.",
+                path.display(),
+                t.elapsed().as_secs_f64()
+            );
+            return mix;
+        }
+        println!(
+            "{} has {on_disk} bytes, the generator makes {}: rebuilding it.",
+            path.display(),
+            sink.0
+        );
+    }
+    let tmp = path.with_extension("pcap.part");
+    let out = BufWriter::with_capacity(1 << 20, File::create(&tmp).expect("creating the capture"));
+    let mix = kind.generate(out).expect("generating the capture");
+    std::fs::rename(&tmp, path).expect("renaming the capture");
+    println!(
+        "Generated {} in {:.1} s: {} packets, {:.3} GB on the wire, {} connections.",
+        path.display(),
+        t.elapsed().as_secs_f64(),
+        mix.tally.packets,
+        mix.tally.wire_bytes as f64 / 1e9,
+        mix.expected.len()
+    );
+    mix
+}
+
+/// How the event log of a mix compares with its connections.
+#[derive(Default)]
+struct EventCheck {
+    events_of_type: usize,
+    other_events: usize,
+    /// Connections with exactly one event of the mix's type, with the right SNI.
+    exact: usize,
+    /// Connections with no event of the mix's type.
+    missing: usize,
+    /// Connections with more than one.
+    duplicated: usize,
+    /// Connections whose one event has another SNI.
+    wrong_sni: usize,
+    /// Events matching no connection.
+    stray: usize,
+    /// A few missing connections, for the report.
+    missing_examples: Vec<String>,
+}
+
+/// Reads an NDJSON event log and checks it against the mix's connections.
+fn check_events(kind: MixKind, events: &Path, expected: &[mixes::Expected]) -> EventCheck {
+    use std::collections::HashMap;
+    let text = std::fs::read_to_string(events).expect("reading the event log");
+    let mut by_conn: HashMap<(String, u16), Vec<Option<String>>> = HashMap::new();
+    let mut c = EventCheck::default();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("event log line is JSON");
+        if v["event_type"] != kind.event_type() {
+            c.other_events += 1;
+            continue;
+        }
+        c.events_of_type += 1;
+        let ip = v["src_ip"].as_str().unwrap_or_default().to_string();
+        let port = v["src_port"].as_u64().unwrap_or(0) as u16;
+        let sni = v[kind.event_type()]["sni"].as_str().map(str::to_string);
+        by_conn.entry((ip, port)).or_default().push(sni);
+    }
+    let mut matched = 0;
+    for e in expected {
+        let ip = std::net::Ipv4Addr::from(e.client).to_string();
+        match by_conn.get(&(ip.clone(), e.port)).map(Vec::as_slice) {
+            None | Some([]) => {
+                c.missing += 1;
+                if c.missing_examples.len() < 5 {
+                    c.missing_examples
+                        .push(format!("{ip}:{} ({})", e.port, e.sni));
+                }
+            }
+            Some([sni]) => {
+                matched += 1;
+                if sni.as_deref() == Some(e.sni.as_str()) {
+                    c.exact += 1;
+                } else {
+                    c.wrong_sni += 1;
+                }
+            }
+            Some(many) => {
+                matched += many.len();
+                c.duplicated += 1;
+            }
+        }
+    }
+    c.stray = c.events_of_type.saturating_sub(matched);
+    c
+}
+
+/// Hello handling in isolation, over every hello of a mix.
+struct HelloTimes {
+    hellos: usize,
+    /// Best pass of `parse_client_hello` alone, seconds.
+    parse: f64,
+    /// Best pass of parse + ja3_string + ja3_hash + ja4, seconds.
+    parse_fp: f64,
+    /// Best pass of ja3_string + ja3_hash + ja4 on already parsed hellos, seconds.
+    fp_only: f64,
+    passes: usize,
+}
+
+fn time_hellos(hellos: &[Vec<u8>], transport: Transport, passes: usize) -> HelloTimes {
+    use std::hint::black_box;
+    let parsed: Vec<ClientHello> = hellos
+        .iter()
+        .map(|h| parse_client_hello(h).expect("generated hello parses"))
+        .collect();
+    let flagged = parsed
+        .iter()
+        .filter(|ch| ch.flags != Default::default())
+        .count();
+    assert_eq!(
+        flagged, 0,
+        "generated hellos must parse without oddity flags"
+    );
+    let (mut parse, mut parse_fp, mut fp_only) = (f64::MAX, f64::MAX, f64::MAX);
+    // The three measurements alternate, so drift and neighbours' load hit them alike.
+    for _ in 0..passes {
+        let t = Instant::now();
+        for h in hellos {
+            black_box(parse_client_hello(black_box(h)).expect("parses"));
+        }
+        parse = parse.min(t.elapsed().as_secs_f64());
+
+        let t = Instant::now();
+        for h in hellos {
+            let ch = parse_client_hello(black_box(h)).expect("parses");
+            let s = ja::ja3_string(&ch);
+            let hash = ja::ja3_hash(&s);
+            let j4 = ja::ja4(&ch, transport);
+            black_box((ch, s, hash, j4));
+        }
+        parse_fp = parse_fp.min(t.elapsed().as_secs_f64());
+
+        let t = Instant::now();
+        for ch in &parsed {
+            let ch = black_box(ch);
+            let s = ja::ja3_string(ch);
+            let hash = ja::ja3_hash(&s);
+            let j4 = ja::ja4(ch, transport);
+            black_box((s, hash, j4));
+        }
+        fp_only = fp_only.min(t.elapsed().as_secs_f64());
+    }
+    HelloTimes {
+        hellos: hellos.len(),
+        parse,
+        parse_fp,
+        fp_only,
+        passes,
+    }
+}
+
+/// Heap operations that obtained memory, per function, over every hello of a mix.
+struct FpAllocs {
+    hellos: usize,
+    /// parse_client_hello (not part of the claim; for context).
+    parse: u64,
+    ja3_string: u64,
+    ja3_hash: u64,
+    ja4: u64,
+    /// ja3_string + ja3_hash + ja4 in one pass, as `app::tls::fingerprints` calls them.
+    together: u64,
+    /// Reallocations within `together` (already counted in it).
+    together_reallocs: u64,
+}
+
+fn count_fp_allocs(hellos: &[Vec<u8>], transport: Transport) -> FpAllocs {
+    use std::hint::black_box;
+    let before = Heap::now();
+    let parsed: Vec<ClientHello> = hellos
+        .iter()
+        .map(|h| parse_client_hello(h).expect("generated hello parses"))
+        .collect();
+    // The Vec of results itself: one allocation, plus its growth (none, the size is known).
+    let parse = Heap::now().obtained_since(&before) - 1;
+    let strings: Vec<String> = parsed.iter().map(ja::ja3_string).collect();
+
+    let before = Heap::now();
+    for ch in &parsed {
+        black_box(ja::ja3_string(black_box(ch)));
+    }
+    let ja3_string = Heap::now().obtained_since(&before);
+    let before = Heap::now();
+    for s in &strings {
+        black_box(ja::ja3_hash(black_box(s)));
+    }
+    let ja3_hash = Heap::now().obtained_since(&before);
+    let before = Heap::now();
+    for ch in &parsed {
+        black_box(ja::ja4(black_box(ch), transport));
+    }
+    let ja4 = Heap::now().obtained_since(&before);
+    let before = Heap::now();
+    for ch in &parsed {
+        let ch = black_box(ch);
+        let s = ja::ja3_string(ch);
+        let hash = ja::ja3_hash(&s);
+        black_box((s, hash, ja::ja4(ch, transport)));
+    }
+    let after = Heap::now();
+    FpAllocs {
+        hellos: hellos.len(),
+        parse,
+        ja3_string,
+        ja3_hash,
+        ja4,
+        together: after.obtained_since(&before),
+        together_reallocs: after.reallocs - before.reallocs,
+    }
+}
+
+/// Step 5: the TLS-heavy and QUIC-heavy mixes.
+fn mix_bench(a: &Args, dir: &Path) {
+    let passes = a.runs.max(5);
+    let mut tsv = String::from(
+        "#mix\tpackets\twire_bytes\tconnections\thello_packets\tclient_hello_packets\tevents\tevents_exact\tpipeline_s\tpackets_per_s\tpackets_per_s_without_fp\tparse_ns\tparse_fp_ns\tfp_ns\tfp_only_ns\tfp_share_of_pipeline\tallocs_per_hello\tparse_allocs_per_hello\n",
+    );
+    let mut failures = Vec::new();
+    for kind in [MixKind::Tls, MixKind::Quic] {
+        let path = dir.join(kind.file());
+        let mix = ensure_mix(kind, &path, a);
+        let _ = bare_read(&path); // warm the page cache
+        let events = dir.join(format!("events-{}-w1.ndjson", kind.event_type()));
+        let (run, all) = best(a.runs, || pipeline(&path, 1, &events).0);
+        let check = check_events(kind, &events, &mix.expected);
+        let times = time_hellos(&mix.hellos, kind.transport(), passes);
+        let allocs = count_fp_allocs(&mix.hellos, kind.transport());
+
+        let n = times.hellos as f64;
+        let fp_cost = (times.parse_fp - times.parse) / n;
+        let without_secs = run.secs - n * fp_cost;
+        let pps = run.packets as f64 / run.secs;
+        let pps_without = run.packets as f64 / without_secs;
+        let sizes: Vec<usize> = mix.hellos.iter().map(|h| h.len() + 4).collect();
+        let (min, max) = (
+            sizes.iter().min().copied().unwrap_or(0),
+            sizes.iter().max().copied().unwrap_or(0),
+        );
+        let mean = sizes.iter().sum::<usize>() as f64 / n;
+
+        println!();
+        println!(
+            "{} — {} packets, {:.3} GB on the wire, {} connections{}; ClientHellos {}–{} B (mean {:.0} B) in {} packets; packets carrying hello bytes (client and server) {} = {:.0} %",
+            path.display(),
+            run.packets,
+            run.wire_bytes as f64 / 1e9,
+            mix.expected.len(),
+            if kind == MixKind::Tls {
+                format!(" ({} answered with TLS 1.2 + certificate)", mix.tls12)
+            } else {
+                String::new()
+            },
+            min,
+            max,
+            mean,
+            mix.client_hello_packets,
+            mix.tally.app_first,
+            100.0 * mix.tally.app_first as f64 / mix.tally.packets as f64,
+        );
+        println!(
+            "  events: {} `{}` events (+{} others) for {} connections: {} exactly one with the right SNI, {} missing, {} duplicated, {} wrong SNI, {} stray — {}",
+            check.events_of_type,
+            kind.event_type(),
+            check.other_events,
+            mix.expected.len(),
+            check.exact,
+            check.missing,
+            check.duplicated,
+            check.wrong_sni,
+            check.stray,
+            if check.exact == mix.expected.len() && check.stray == 0 {
+                "OK"
+            } else {
+                "MISMATCH"
+            }
+        );
+        if !check.missing_examples.is_empty() {
+            println!(
+                "  first connections without an event: {}",
+                check.missing_examples.join(", ")
+            );
+        }
+        if check.exact != mix.expected.len() || check.stray != 0 {
+            failures.push(kind.file());
+        }
+        println!(
+            "  pipeline, 1 worker: {:.3} s = {:.0} packets/s, {:.2} Gbit/s, peak RSS {:.1} MiB  [{}]; {}",
+            run.secs,
+            pps,
+            run.wire_bytes as f64 * 8.0 / run.secs / 1e9,
+            run.peak_rss_kib as f64 / 1024.0,
+            all.iter()
+                .map(|s| format!("{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            run.detail
+        );
+        println!(
+            "  hellos in isolation ({} hellos, best of {} passes): parse_client_hello {:.3} ms = {:.0} hellos/s ({:.0} ns each); parse + ja3_string + ja3_hash + ja4 {:.3} ms = {:.0} hellos/s ({:.0} ns each)",
+            times.hellos,
+            times.passes,
+            times.parse * 1e3,
+            n / times.parse,
+            times.parse / n * 1e9,
+            times.parse_fp * 1e3,
+            n / times.parse_fp,
+            times.parse_fp / n * 1e9,
+        );
+        println!(
+            "  fingerprinting: {:.0} ns per hello (difference of the two; fingerprints of already parsed hellos timed alone: {:.0} ns) = {:.2} % of the pipeline's time",
+            fp_cost * 1e9,
+            times.fp_only / n * 1e9,
+            100.0 * n * fp_cost / run.secs,
+        );
+        println!(
+            "  pipeline packets/s with fingerprinting {:.0}; without (pipeline time − hellos × fingerprint cost = {:.3} s) {:.0}",
+            pps, without_secs, pps_without
+        );
+        let per = |x: u64| x as f64 / allocs.hellos as f64;
+        println!(
+            "  allocations per hello (allocations + reallocations, counted over all {} hellos): ja3_string {:.2}, ja3_hash {:.2}, ja4 {:.2}; all three in one pass {:.2} ({} reallocations) — {}; parse_client_hello (not part of the claim) {:.2}",
+            allocs.hellos,
+            per(allocs.ja3_string),
+            per(allocs.ja3_hash),
+            per(allocs.ja4),
+            per(allocs.together),
+            allocs.together_reallocs,
+            if allocs.together <= 3 * allocs.hellos as u64 {
+                "claim holds (at most the 3 strings emitted)"
+            } else {
+                "CLAIM FAILS"
+            },
+            per(allocs.parse),
+        );
+        tsv.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.3}\t{:.0}\t{:.0}\t{:.0}\t{:.0}\t{:.0}\t{:.0}\t{:.4}\t{:.2}\t{:.2}\n",
+            kind.file(),
+            run.packets,
+            run.wire_bytes,
+            mix.expected.len(),
+            mix.tally.app_first,
+            mix.client_hello_packets,
+            check.events_of_type,
+            check.exact,
+            run.secs,
+            pps,
+            pps_without,
+            times.parse / n * 1e9,
+            times.parse_fp / n * 1e9,
+            fp_cost * 1e9,
+            times.fp_only / n * 1e9,
+            n * fp_cost / run.secs,
+            per(allocs.together),
+            per(allocs.parse),
+        ));
+    }
+    std::fs::write(dir.join("bench-mixes.tsv"), tsv).expect("writing results");
+    if !failures.is_empty() {
+        println!(
+            "Event check FAILED for: {} (see above).",
+            failures.join(", ")
+        );
+    }
 }

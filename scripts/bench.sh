@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Throughput benchmark: wiretally against nDPI's ndpiReader and a bare libpcap read loop, on the
 # same synthetic campus-uplink capture, in the same run.
+# Then the hello-heavy mixes (bench-data/tls-heavy.pcap, bench-data/quic-heavy.pcap): pipeline
+# packets/s with and without fingerprinting, hello parse/fingerprint rates, allocations per hello,
+# and an event check of the real CLI (`wiretally analyze FILE --events -`).
 #
 #   scripts/bench.sh            # RUNS=3 by default: every external timing is the best of RUNS
 #   RUNS=5 scripts/bench.sh
@@ -104,3 +107,51 @@ awk -F'\t' '/^#memory/ {
     printf "Fast-path allocations for 100,000 mid-flow packets: %s. Heap per tracked flow: %s B (entry %s B); inventory heap per host: %s B.\n",
         m["steady_allocs"], m["heap_per_flow"], m["flow_entry"], m["inventory_per_host"]
 }' "$DATA/bench-inprocess.tsv"
+
+# Hello-heavy mixes: the in-process figures (bench-data/bench-mixes.tsv), then the real CLI on the
+# same files: one event per connection (checked from `--events -` on stdout) and its time.
+echo
+echo "Hello-heavy mixes (in-process, 1 worker; hello timings best of max(RUNS, 5) passes over every hello of the file):"
+awk -F'\t' '
+    BEGIN {
+        printf "%-16s %8s %6s %6s %8s %11s %11s %9s %9s %9s %7s %8s\n", "mix", "packets", "conns", "hello%", "time s",
+            "pkts/s", "pkts/s noFP", "parse/s", "parse+FP/s", "FP ns", "FP %", "allocs/h"
+    }
+    !/^#/ {
+        printf "%-16s %8d %6d %5.0f%% %8.3f %11.0f %11.0f %9.0f %9.0f %9.0f %6.1f%% %8.2f\n", $1, $2, $4, 100 * $5 / $2, $9,
+            $10, $11, 1e9 / $12, 1e9 / $13, $14, 100 * $16, $17
+    }' "$DATA/bench-mixes.tsv"
+
+mix_failed=0
+for mix in tls quic; do
+    f=$DATA/$mix-heavy.pcap
+    expect=$(awk -F'\t' -v m="$mix-heavy.pcap" '$1 == m { print $4 }' "$DATA/bench-mixes.tsv")
+    cat "$f" > /dev/null
+    best=""
+    for i in $(seq "$RUNS"); do
+        t0=$(now_ns)
+        target/release/wiretally analyze "$f" --workers 1 --events - > "$LOG/mix-$mix.ndjson" 2> "$LOG/mix-$mix.err"
+        t1=$(now_ns)
+        secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        if [ -z "$best" ] || awk -v s="$secs" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$secs; fi
+    done
+    # Events of the mix's type, distinct client endpoints among them, and those carrying an SNI.
+    read -r events conns with_sni < <(awk -v t="\"event_type\":\"$mix\"" -v k="\"$mix\":{" '
+        index($0, t) {
+            n++
+            match($0, /"src_ip":"[^"]*","src_port":[0-9]+/); c[substr($0, RSTART, RLENGTH)] = 1
+            if (index($0, k) && match($0, /"sni":"[^"]+"/)) s++
+        }
+        END { printf "%d %d %d\n", n, length(c), s }' "$LOG/mix-$mix.ndjson")
+    status=OK
+    if [ "$events" != "$expect" ] || [ "$conns" != "$expect" ] || [ "$with_sni" != "$expect" ]; then status=MISMATCH; mix_failed=1; fi
+    packets=$(awk -F'\t' -v m="$mix-heavy.pcap" '$1 == m { print $2 }' "$DATA/bench-mixes.tsv")
+    printf "wiretally analyze %s --workers 1 --events -: %s s = %.0f packets/s; %s %s events from %s distinct clients (%s with SNI) for %s connections: %s\n" \
+        "$f" "$best" "$(awk -v p="$packets" -v s="$best" 'BEGIN { print p / s }')" "$events" "$mix" "$conns" "$with_sni" "$expect" "$status"
+done
+if [ "$mix_failed" = 1 ]; then
+    echo "A mix produced a different number of events than connections (logs in $LOG/mix-*.ndjson)." >&2
+fi
+awk -F'\t' '!/^#/ {
+    printf "Allocations by ja3_string + ja3_hash + ja4 per hello, %s: %s (claim: at most 3, the strings emitted).\n", $1, $17
+}' "$DATA/bench-mixes.tsv"

@@ -92,11 +92,11 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
     if !malformed.is_empty() {
         let _ = write!(s, "\nmalformed messages: {}", malformed.join(", "));
     }
-    if c.unfinished_parser_states > 0 {
+    if c.unfinished_parser_states + c.streams_unfinished > 0 {
         let _ = write!(
             s,
-            "\nunfinished QUIC handshakes {}",
-            c.unfinished_parser_states
+            "\nunfinished messages at flow end: TCP stream starts {}, QUIC handshakes {}",
+            c.streams_unfinished, c.unfinished_parser_states
         );
     }
     let f = &c.fragments;

@@ -3,7 +3,7 @@
 //! namespace (tests/lab.sh). tcpdump records the same traffic; SNI, ALPN and JA3 must equal what
 //! tshark reads from that recording, and JA4 what FoxIO's reference implementation (ja4plus 1.4.0
 //! from PyPI, installed by scripts/deps.sh) computes. Chromium's QUIC ClientHello spans two
-//! Initial packets in two datagrams; tshark 4.0 cannot read its SNI, wiretally must.
+//! Initial packets in two datagrams, which wiretally must put back together.
 //!
 //! Needs root, the lab's packages, chromium, tshark and tcpdump; otherwise it says what is
 //! missing and is skipped. All addresses are in 198.18.0.0/15 inside namespaces the test made.
@@ -79,8 +79,11 @@ fn wait_for_stderr(child: &mut Child, needle: &str) -> std::process::ChildStderr
     stderr
 }
 
+/// tshark's ClientHello fields (sni, alpn, ja3) by client port.
+type Hellos = BTreeMap<u16, (String, String, String)>;
+
 /// Per ClientHello, tshark's fields: (sni, alpn, ja3) keyed by client port.
-fn tshark_hellos(pcap: &Path) -> BTreeMap<u16, (String, String, String)> {
+fn tshark_hellos(pcap: &Path) -> Hellos {
     let out = Command::new("tshark")
         .args([
             "-r",
@@ -112,6 +115,64 @@ fn tshark_hellos(pcap: &Path) -> BTreeMap<u16, (String, String, String)> {
             )
         })
         .collect()
+}
+
+/// tshark's QUIC ClientHello fields: (sni, alpn, ja3) keyed by client port, and the times of
+/// each port's client Initial datagrams.
+fn tshark_quic(pcap: &Path) -> (Hellos, BTreeMap<u16, Vec<f64>>) {
+    let hellos = Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            "quic && tls.handshake.type == 1",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "udp.srcport",
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.extensions_alpn_str",
+            "-e",
+            "tls.handshake.ja3",
+        ])
+        .output()
+        .unwrap();
+    let hellos = String::from_utf8_lossy(&hellos.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].parse().unwrap(),
+                (f[1].to_string(), f[2].to_string(), f[3].to_string()),
+            )
+        })
+        .collect();
+    let initials = Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            "udp.dstport == 443 && quic.long.packet_type == 0",
+            "-T",
+            "fields",
+        ])
+        .args(["-e", "udp.srcport", "-e", "frame.time_epoch"])
+        .output()
+        .unwrap();
+    let mut times: BTreeMap<u16, Vec<f64>> = BTreeMap::new();
+    for l in String::from_utf8_lossy(&initials.stdout).lines() {
+        if let Some((port, t)) = l.split_once('\t') {
+            times
+                .entry(port.parse().unwrap())
+                .or_default()
+                .push(t.parse().unwrap());
+        }
+    }
+    (hellos, times)
 }
 
 /// ja4plus's JA4 per (client port, transport letter).
@@ -278,12 +339,36 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         assert_eq!(t["version"], "TLS 1.3", "the server's choice");
     }
 
-    // Chromium's QUIC hello: SNI recovered across two datagrams, JA4 equal to the reference.
+    // Chromium's QUIC hello: read whole across two datagrams, with tshark's SNI, ALPN and JA3
+    // and ja4plus's JA4.
     assert!(!quic.is_empty(), "no quic event; stderr: {rest}");
-    let q = &quic[0];
-    assert_eq!(q["quic"]["sni"], "quic.lab.test");
-    assert_eq!(q["quic"]["version"], "1");
-    assert_eq!(q["quic"]["alpn"], serde_json::json!(["h3"]));
-    let port = q["src_port"].as_u64().unwrap() as u16;
-    assert_eq!(q["quic"]["ja4"], reference[&(port, 'q')].as_str());
+    let (quic_hellos, initials) = tshark_quic(&pcap);
+    for q in &quic {
+        let port = q["src_port"].as_u64().unwrap() as u16;
+        assert_eq!(q["quic"]["sni"], "quic.lab.test");
+        assert_eq!(q["quic"]["version"], "1");
+        let (sni, alpn, ja3) = &quic_hellos[&port];
+        assert_eq!(q["quic"]["sni"], sni.as_str());
+        let ours: Vec<&str> = q["quic"]["alpn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(ours.join(","), *alpn);
+        assert_eq!(q["quic"]["ja3"]["hash"], ja3.as_str());
+        assert_eq!(q["quic"]["ja4"], reference[&(port, 'q')].as_str());
+        // The event came with a later datagram than the connection's first Initial: the hello
+        // did not fit in one.
+        let sent = &initials[&port];
+        let at = humantime::parse_rfc3339(q["timestamp"].as_str().unwrap()).unwrap();
+        let at = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            sent.len() >= 2 && at > sent[0] + 1e-7,
+            "hello in one datagram? {sent:?} event at {at}"
+        );
+    }
 }

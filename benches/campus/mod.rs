@@ -181,7 +181,8 @@ impl<W: Write> PcapWriter<W> {
         })
     }
 
-    fn record(&mut self, frame: &[u8], kind: Kind) -> io::Result<()> {
+    /// Appends one frame as a record, 8–12 µs after the previous one, and tallies it as `kind`.
+    pub fn record(&mut self, frame: &[u8], kind: Kind) -> io::Result<()> {
         self.now_us += 8 + self.rng.below(5);
         let len = frame.len() as u32;
         self.out

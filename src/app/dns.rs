@@ -226,6 +226,7 @@ mod tests {
             out: &mut out,
             held: &mut held,
             state: &mut None,
+            offset: 0,
         };
         UNICAST_DNS.parse(&srv_response(), &mut sink).unwrap();
         let EventBody::Dns(ev) = &out[0].body else {
@@ -261,6 +262,7 @@ mod tests {
             out: &mut out,
             held: &mut held,
             state: &mut None,
+            offset: 0,
         };
         let (used, verdict) =
             DNS_OVER_TCP.parse(Direction::ToClient, &stream[..stream.len() - 1], &mut sink);

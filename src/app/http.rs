@@ -114,6 +114,7 @@ mod tests {
             out: &mut out,
             held: &mut held,
             state: &mut None,
+            offset: 0,
         };
         let req = b"GET /update.cab HTTP/1.1\r\nHost: dl.example\r\nUser-Agent: Agent/2\r\n\r\n";
         assert_eq!(

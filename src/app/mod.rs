@@ -35,6 +35,8 @@ pub struct Sink<'a> {
     pub held: &'a mut Option<Box<Event>>,
     /// State a parser keeps on the flow between messages.
     pub state: &'a mut Option<Box<ParserState>>,
+    /// Where the bytes a stream parser is given start in its direction's stream (0 for datagrams).
+    pub offset: usize,
 }
 
 /// State a parser keeps on a flow between datagrams; one variant per parser that needs any.
@@ -113,6 +115,9 @@ pub enum Verdict {
     Done,
     /// These bytes are not this parser's protocol.
     NotMine,
+    /// Finished with this flow in both directions: the other direction's bytes are not needed
+    /// either (a TLS server's answer shows no retried client hello will follow).
+    DoneWithFlow,
 }
 
 /// A parser for the start of TCP streams.

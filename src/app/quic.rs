@@ -12,22 +12,42 @@ use crate::wire::ja::Transport;
 use crate::wire::quic::{self, CryptoFrame};
 use crate::wire::tls;
 
+/// Where a connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Progress {
+    /// Collecting CRYPTO data.
+    #[default]
+    Collecting,
+    /// The ClientHello was read.
+    Done,
+    /// The CRYPTO stream overflowed or did not start with a ClientHello: given up, buffers freed.
+    Failed,
+}
+
 /// One QUIC connection's progress towards its ClientHello.
 #[derive(Debug, Default)]
 pub struct Connection {
+    /// Destination Connection ID of the client's first Initial: its keys protect the first flight.
+    dcid: Vec<u8>,
     crypto: CryptoStream,
-    done: bool,
+    progress: Progress,
 }
 
 impl Connection {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.crypto.heap_bytes()
+        self.crypto.heap_bytes() + self.dcid.capacity()
     }
 
     /// Whether the ClientHello was never completed.
     pub fn unfinished(&self) -> bool {
-        !self.done
+        self.progress != Progress::Done
+    }
+
+    /// Stops collecting and frees the buffers.
+    fn settle(&mut self, progress: Progress) {
+        self.progress = progress;
+        self.crypto = CryptoStream::new();
     }
 }
 
@@ -52,7 +72,8 @@ impl DatagramParser for Quic {
         if sink.endpoints.dest_port != 443 && sink.endpoints.dest_port != 8443 {
             return Ok(());
         }
-        if matches!(sink.state, Some(s) if matches!(**s, ParserState::Quic(ref c) if c.done)) {
+        if matches!(sink.state.as_deref(), Some(ParserState::Quic(c)) if c.progress != Progress::Collecting)
+        {
             return Ok(());
         }
         let mut frames: Vec<CryptoFrame> = Vec::new();
@@ -71,17 +92,36 @@ impl DatagramParser for Quic {
             .state
             .get_or_insert_with(|| Box::new(ParserState::Quic(Connection::default())));
         let ParserState::Quic(conn) = &mut **state;
+        if conn.dcid.is_empty() {
+            conn.dcid = info.dcid.clone();
+        } else if conn.dcid != info.dcid {
+            // A new connection attempt on the same ports: start over with its first flight.
+            *conn = Connection {
+                dcid: info.dcid.clone(),
+                ..Connection::default()
+            };
+        }
         for f in &frames {
             if conn.crypto.add(f.offset, &f.data).is_err() {
+                conn.settle(Progress::Failed);
                 return Err(Malformed);
             }
         }
-        let Some(body) = client_hello_body(conn.crypto.contiguous()) else {
+        let contiguous = conn.crypto.contiguous();
+        if contiguous.first().is_some_and(|t| *t != tls::CLIENT_HELLO) {
+            conn.settle(Progress::Failed);
+            return Err(Malformed);
+        }
+        let Some(body) = client_hello_body(contiguous) else {
             return Ok(());
         };
-        let hello = tls::parse_client_hello(body).map_err(|_| Malformed)?;
-        conn.done = true;
-        conn.crypto = CryptoStream::new();
+        let parsed = tls::parse_client_hello(body);
+        conn.settle(if parsed.is_ok() {
+            Progress::Done
+        } else {
+            Progress::Failed
+        });
+        let hello = parsed.map_err(|_| Malformed)?;
         let (ja3, ja4) = fingerprints(&hello, Transport::Quic);
         sink.emit(EventBody::Quic(QuicEvent {
             version: info.version.name().unwrap_or("unknown").to_string(),

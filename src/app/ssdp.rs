@@ -75,6 +75,7 @@ mod tests {
             out: &mut out,
             held: &mut held,
             state: &mut None,
+            offset: 0,
         };
         let msg = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: urn:dial-multiscreen-org:service:dial:1\r\nUSER-AGENT: Google Chrome/114.0.5735.199 Windows\r\n\r\n";
         SSDP.parse(msg, &mut sink).unwrap();
@@ -93,6 +94,7 @@ mod tests {
             out: &mut out,
             held: &mut held,
             state: &mut None,
+            offset: 0,
         };
         assert_eq!(SSDP.parse(b"\x16\x03\x01binary", &mut sink), Err(Malformed));
     }

@@ -56,91 +56,89 @@ impl StreamParser for Tls {
     }
 }
 
-/// ClientHellos read per connection: the first, and the second a HelloRetryRequest asks for
-/// (RFC 8446 §4.1.4); a client never sends more in the clear.
-const MAX_CLIENT_HELLOS: usize = 2;
-
-/// Record content types of RFC 8446 §5.1 the client may send after its hello.
+/// Record content types of RFC 8446 §5.1 that may follow a client's hello.
 const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_APPLICATION_DATA: u8 = 23;
 
-/// Reads the client's hellos. After the first, the parser keeps reading until the client's next
-/// flight shows whether a second hello follows (after a HelloRetryRequest) or the handshake goes
-/// on without one; the compatibility ChangeCipherSpec record in between is skipped.
-fn client(data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
+/// Bytes at the start of `data` taken by ChangeCipherSpec records (RFC 8446 appendix D.4 sends
+/// one for middlebox compatibility); `None` when one is cut short.
+fn skip_change_cipher_spec(data: &[u8]) -> Option<usize> {
     let mut at = 0;
-    let mut hellos = 0;
-    loop {
-        let rest = data.get(at..).unwrap_or_default();
-        if let [CONTENT_CHANGE_CIPHER_SPEC, 3, _, hi, lo, ..] = rest {
-            let len = 5 + usize::from(u16::from_be_bytes([*hi, *lo]));
-            if rest.len() < len {
-                return (at, Verdict::NeedMore);
-            }
-            at += len;
-            continue;
+    while let Some(&[CONTENT_CHANGE_CIPHER_SPEC, 3, _, hi, lo]) = data.get(at..at + 5) {
+        at += 5 + usize::from(u16::from_be_bytes([hi, lo]));
+    }
+    (at <= data.len()).then_some(at)
+}
+
+/// Reads the client's hellos: the first at the start of the stream and, right after it, the
+/// second a HelloRetryRequest asks for (RFC 8446 §4.1.4; the server's side may be missing from
+/// the capture). A client sends no more in the clear, so at most two events come from one
+/// connection.
+fn client(data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
+    let first = sink.offset == 0;
+    let (stop, at) = if first {
+        (Verdict::NotMine, 0)
+    } else {
+        match skip_change_cipher_spec(data) {
+            Some(at) => (Verdict::Done, at),
+            None => return (0, Verdict::NeedMore),
         }
-        let started = at > 0 || hellos > 0;
-        let stop = if started {
-            Verdict::Done
-        } else {
-            Verdict::NotMine
-        };
-        match rest.first() {
-            None => return (at, Verdict::NeedMore),
-            Some(&(CONTENT_APPLICATION_DATA | CONTENT_ALERT)) => return (at, stop),
-            Some(_) if !tls::looks_like_handshake(rest) => return (at, stop),
-            Some(_) => {}
-        }
-        let message = match tls::first_handshake(rest) {
-            Ok(Some(m)) => m,
-            Ok(None) => return (at, Verdict::NeedMore),
-            Err(_) => return (at, stop),
-        };
-        if message.msg_type != CLIENT_HELLO {
-            return (at, stop);
-        }
-        let Ok(hello) = tls::parse_client_hello(&message.body) else {
-            return (at, stop);
-        };
-        let (ja3, ja4) = fingerprints(&hello, Transport::Tcp);
-        sink.hold(EventBody::Tls(TlsEvent {
-            sni: hello.sni.clone(),
-            version: tls::version_name(offered_version(&hello)).to_string(),
-            alpn: hello.alpn.clone(),
-            server_alpn: None,
-            cipher_suite: None,
-            ja3,
-            ja4,
-            subject: None,
-            issuerdn: None,
-            subjectaltname: Vec::new(),
-        }));
-        at += message.consumed;
-        hellos += 1;
-        if hellos >= MAX_CLIENT_HELLOS {
-            return (at, Verdict::Done);
-        }
+    };
+    let rest = data.get(at..).unwrap_or_default();
+    match rest.first() {
+        None => return (at, Verdict::NeedMore),
+        Some(&(CONTENT_APPLICATION_DATA | CONTENT_ALERT)) => return (at, stop),
+        Some(_) if !tls::looks_like_handshake(rest) => return (at, stop),
+        Some(_) => {}
+    }
+    let message = match tls::first_handshake(rest) {
+        Ok(Some(m)) => m,
+        Ok(None) => return (at, Verdict::NeedMore),
+        Err(_) => return (at, stop),
+    };
+    if message.msg_type != CLIENT_HELLO {
+        return (at, stop);
+    }
+    let Ok(hello) = tls::parse_client_hello(&message.body) else {
+        return (at, stop);
+    };
+    let (ja3, ja4) = fingerprints(&hello, Transport::Tcp);
+    sink.hold(EventBody::Tls(TlsEvent {
+        sni: hello.sni.clone(),
+        version: tls::version_name(offered_version(&hello)).to_string(),
+        alpn: hello.alpn.clone(),
+        server_alpn: None,
+        cipher_suite: None,
+        ja3,
+        ja4,
+        subject: None,
+        issuerdn: None,
+        subjectaltname: Vec::new(),
+    }));
+    let consumed = at + message.consumed;
+    if first {
+        (consumed, Verdict::NeedMore)
+    } else {
+        (consumed, Verdict::Done)
     }
 }
 
 fn server(data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
+    // A ChangeCipherSpec may follow a HelloRetryRequest, in its own segment before the client's
+    // second hello: step over it without touching the held event.
+    let Some(skip) = skip_change_cipher_spec(data) else {
+        return (0, Verdict::NeedMore);
+    };
+    if skip > 0 {
+        return (skip, Verdict::NeedMore);
+    }
     let Some(mut held) = sink.take_held() else {
         return (0, Verdict::NotMine);
     };
     let EventBody::Tls(ev) = &mut held.body else {
         *sink.held = Some(held);
         return (0, Verdict::NotMine);
-    };
-    // A ChangeCipherSpec record may follow a HelloRetryRequest (RFC 8446 appendix D.4).
-    let mut skip = 0;
-    while let Some([CONTENT_CHANGE_CIPHER_SPEC, 3, _, hi, lo]) = data.get(skip..skip + 5) {
-        skip += 5 + usize::from(u16::from_be_bytes([*hi, *lo]));
-    }
-    let Some(data) = data.get(skip..) else {
-        *sink.held = Some(held);
-        return (0, Verdict::NeedMore);
     };
     let (messages, consumed) = match tls::handshakes(data, SERVER_FLIGHT_MESSAGES) {
         Ok(found) => found,
@@ -161,7 +159,7 @@ fn server(data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
                         ev.version = tls::version_name(sh.version).to_string();
                         ev.cipher_suite = Some(format!("0x{:04x}", sh.cipher));
                         sink.emit_event(*held);
-                        return (skip + m.consumed, Verdict::NeedMore);
+                        return (m.consumed, Verdict::NeedMore);
                     }
                     version = Some(sh.version);
                     ev.version = tls::version_name(sh.version).to_string();
@@ -195,7 +193,7 @@ fn server(data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
     };
     if complete {
         sink.emit_event(*held);
-        (skip + consumed, Verdict::Done)
+        (consumed, Verdict::DoneWithFlow)
     } else {
         *sink.held = Some(held);
         (0, Verdict::NeedMore)

@@ -42,6 +42,9 @@ pub struct Counters {
     pub stream_depth_reached: u64,
     /// Stream directions (and parser states) dropped because their shard's buffer budget was spent.
     pub stream_budget_exhausted: u64,
+    /// TCP stream directions a parser was still reading (an unfinished ClientHello or HTTP head)
+    /// when their flow ended.
+    pub streams_unfinished: u64,
     /// Flows that ended while a parser still waited for the rest of a message (QUIC connections
     /// whose ClientHello never completed).
     pub unfinished_parser_states: u64,
@@ -75,6 +78,7 @@ impl Counters {
         self.stream_depth_reached += o.stream_depth_reached;
         self.stream_budget_exhausted += o.stream_budget_exhausted;
         self.unfinished_parser_states += o.unfinished_parser_states;
+        self.streams_unfinished += o.streams_unfinished;
         for (a, b) in self.datagram_malformed.iter_mut().zip(o.datagram_malformed) {
             *a += b;
         }

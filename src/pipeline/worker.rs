@@ -479,6 +479,7 @@ impl State {
             out: &mut self.scratch,
             held: &mut flow.pending,
             state: &mut flow.parser_state,
+            offset: 0,
         };
         if p.parse(payload, &mut sink).is_err()
             && let Some(c) = self
@@ -492,7 +493,7 @@ impl State {
         // buffers; a connection that would overdraw it is dropped and counted.
         let after = flow.parser_state.as_ref().map_or(0, |s| s.heap_bytes());
         *stream_bytes = (*stream_bytes + after).saturating_sub(before);
-        if *stream_bytes > self.stream_budget {
+        if after > before && *stream_bytes > self.stream_budget {
             self.counters.stream_budget_exhausted += 1;
             *stream_bytes = stream_bytes.saturating_sub(after);
             flow.parser_state = None;
@@ -584,6 +585,7 @@ impl State {
             out: &mut self.scratch,
             held: &mut flow.pending,
             state: &mut flow.parser_state,
+            offset: 0,
         };
         let data = stream.data();
         for (i, parser) in STREAM_PARSERS.iter().enumerate().take(app::MAX_STREAM_APPS) {
@@ -592,6 +594,7 @@ impl State {
                 continue;
             }
             let cursor = start.cursors[d][i] as usize;
+            sink.offset = cursor;
             let (used, verdict) =
                 parser.parse(dir, data.get(cursor..).unwrap_or_default(), &mut sink);
             start.cursors[d][i] = u32::try_from(cursor + used).unwrap_or(u32::MAX);
@@ -602,13 +605,20 @@ impl State {
                 }
                 Verdict::NeedMore => false,
                 Verdict::Done | Verdict::NotMine => true,
+                Verdict::DoneWithFlow => {
+                    start.interest[1 - d] &= !bit;
+                    true
+                }
             };
             if finished {
                 start.interest[d] &= !bit;
             }
         }
-        if start.interest[d] == 0 {
-            self.release(stream_bytes, flow, d);
+        let idle = [start.interest[0] == 0, start.interest[1] == 0];
+        for (side, done) in idle.into_iter().enumerate() {
+            if done {
+                self.release(stream_bytes, flow, side);
+            }
         }
         self.collect(flow, meta.seq, 1);
     }
@@ -651,6 +661,17 @@ impl State {
     fn end_flow(&mut self, shard: &mut Shard, key: &FlowKey, mut flow: Flow, seq: u64, phase: u8) {
         if let Some(start) = flow.tcp.take() {
             shard.stream_bytes = shard.stream_bytes.saturating_sub(start.charged);
+            // A parser still reading a message when the flow ends (a ClientHello cut short)
+            // is counted, not guessed at.
+            for (d, stream) in start.dirs.iter().enumerate() {
+                let held = stream.as_ref().map_or(0, |s| s.data().len());
+                let waiting = (0..app::MAX_STREAM_APPS).any(|i| {
+                    start.interest[d] & (1 << i) != 0 && (start.cursors[d][i] as usize) < held
+                });
+                if waiting {
+                    self.counters.streams_unfinished += 1;
+                }
+            }
         }
         if let Some(state) = flow.parser_state.take() {
             shard.stream_bytes = shard.stream_bytes.saturating_sub(state.heap_bytes());

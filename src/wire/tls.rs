@@ -230,6 +230,11 @@ pub enum Error {
         /// Offset of the certificate's DER.
         offset: usize,
     },
+    /// More records than [`MAX_RECORDS`] before the messages were complete.
+    TooManyRecords {
+        /// Offset of the record over the cap.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -265,6 +270,12 @@ impl fmt::Display for Error {
             }
             Self::BadCertificate { offset } => {
                 write!(f, "certificate at offset {offset} is not valid X.509")
+            }
+            Self::TooManyRecords { offset } => {
+                write!(
+                    f,
+                    "more than {MAX_RECORDS} TLS records before offset {offset}"
+                )
             }
         }
     }
@@ -392,8 +403,15 @@ fn record_at(stream: &[u8], pos: usize) -> Result<Option<Record<'_>>, Error> {
 }
 
 /// Walks the handshake layer across records.
+/// Records walked from the stream start before giving up. Real stacks put a hello in one or two
+/// records and a server flight in a handful; a hello in 1-byte records is an attack, and since the
+/// walk is repeated as the stream grows, the cap also bounds that repeated work.
+pub const MAX_RECORDS: usize = 64;
+
 struct Reader<'a> {
     stream: &'a [u8],
+    /// Records entered so far.
+    records: usize,
     /// Offset of the next record header.
     next_record: usize,
     /// Unread part of the current record's payload.
@@ -410,6 +428,7 @@ impl<'a> Reader<'a> {
         }
         Ok(Self {
             stream,
+            records: 0,
             next_record: 0,
             payload: &[],
             payload_offset: 0,
@@ -426,6 +445,12 @@ impl<'a> Reader<'a> {
             };
             if record.content_type != CONTENT_HANDSHAKE {
                 return Ok(Chunk::End(self.next_record));
+            }
+            self.records += 1;
+            if self.records > MAX_RECORDS {
+                return Err(Error::TooManyRecords {
+                    offset: self.next_record,
+                });
             }
             self.payload = record.payload;
             self.payload_offset = self.next_record + RECORD_HEADER_LEN;
@@ -982,6 +1007,22 @@ mod tests {
         let mut out = vec![content_type, 3, 1];
         out.extend(vec_of(2, payload));
         out
+    }
+
+    #[test]
+    fn parse_hello_in_too_many_records() {
+        // A hello cut into 1-byte records: the walk stops at MAX_RECORDS instead of re-walking
+        // thousands of records every time the stream grows.
+        let msg = message(CLIENT_HELLO, &sample_body());
+        let split =
+            |n: usize| -> Vec<u8> { msg.iter().take(n).flat_map(|b| record(22, &[*b])).collect() };
+        assert!(matches!(first_handshake(&split(MAX_RECORDS)), Ok(None)));
+        assert!(matches!(
+            first_handshake(&split(MAX_RECORDS + 1)),
+            Err(Error::TooManyRecords { .. })
+        ));
+        let two_records: Vec<u8> = [record(22, &msg[..10]), record(22, &msg[10..])].concat();
+        assert!(first_handshake(&two_records).unwrap().is_some());
     }
 
     #[test]
