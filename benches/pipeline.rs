@@ -316,9 +316,14 @@ fn pipeline(path: &Path, workers: usize, events: &Path) -> (Run, InventoryMemory
     let writer: Box<dyn Write + Send> = Box::new(BufWriter::new(
         File::create(events).expect("creating the event log"),
     ));
+    // The shipped signature packs, as `analyze` loads them from the repository root.
+    let signatures = wiretally::signature::load_dir(Path::new("signatures"))
+        .map(std::sync::Arc::new)
+        .expect("the shipped signature packs load");
     let inventory = Inventory::new(
         HomeNets::defaults(),
         InventoryLimits::default(),
+        signatures,
         Some(writer),
     );
     let mut engine = Engine::start(engine_config(workers), inventory);

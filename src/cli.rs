@@ -68,6 +68,15 @@ pub struct Common {
     /// Write NDJSON events to this file, or `-` for stdout; without it, print a per-host summary.
     #[arg(long, value_name = "PATH|-")]
     pub events: Option<String>,
+    /// Print the inventory document (JSON) instead of the per-host summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder of signature packs [default: ./signatures when it exists].
+    #[arg(long, value_name = "DIR")]
+    pub signatures: Option<PathBuf>,
+    /// Lowest confidence (0 to 1) at which a product is reported.
+    #[arg(long, default_value_t = 0.3)]
+    pub min_confidence: f64,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,

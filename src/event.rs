@@ -162,6 +162,8 @@ pub enum EventBody {
     Tls(TlsEvent),
     /// A QUIC client Initial's ClientHello.
     Quic(QuicEvent),
+    /// A host gained a product, or a product showed a new version.
+    Software(SoftwareEvent),
 }
 
 impl EventBody {
@@ -176,6 +178,7 @@ impl EventBody {
             EventBody::Http(_) => "http",
             EventBody::Tls(_) => "tls",
             EventBody::Quic(_) => "quic",
+            EventBody::Software(_) => "software",
         }
     }
 }
@@ -369,6 +372,32 @@ pub struct TlsEvent {
     pub subjectaltname: Vec<String>,
 }
 
+/// `software` object: what a host was found to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SoftwareEvent {
+    /// Product id from the signature packs.
+    pub product: String,
+    /// English name.
+    pub name: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// Vendor.
+    pub vendor: String,
+    /// `os`, `office`, `antivirus`, `industrial` or `other`.
+    pub category: &'static str,
+    /// The version this event reports, when a rule captured one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Confidence after this match, 0 to 1.
+    pub confidence: f64,
+    /// Kind of the evidence that triggered the event.
+    pub kind: &'static str,
+    /// Rule that matched.
+    pub rule: String,
+    /// What matched.
+    pub observable: String,
+}
+
 /// EVE `quic` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuicEvent {
@@ -417,6 +446,7 @@ impl Serialize for Event {
             EventBody::Http(h) => m.serialize_entry(key, h)?,
             EventBody::Tls(t) => m.serialize_entry(key, t)?,
             EventBody::Quic(q) => m.serialize_entry(key, q)?,
+            EventBody::Software(p) => m.serialize_entry(key, p)?,
         }
         m.end()
     }

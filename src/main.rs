@@ -40,6 +40,32 @@ struct Settings {
     home: HomeNets,
     limits: InventoryLimits,
     events: Option<String>,
+    signatures: Arc<signature::Signatures>,
+    json: bool,
+}
+
+/// Where packs are looked for when `--signatures` is not given.
+const DEFAULT_SIGNATURES: &str = "signatures";
+
+/// Loads the packs; every problem is added to `errors`.
+fn load_signatures(
+    dir: Option<&std::path::Path>,
+    errors: &mut Vec<String>,
+) -> signature::Signatures {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None if std::path::Path::new(DEFAULT_SIGNATURES).is_dir() => DEFAULT_SIGNATURES.into(),
+        None => {
+            eprintln!(
+                "wiretally: no ./{DEFAULT_SIGNATURES} folder and no --signatures: products will not be inferred."
+            );
+            return signature::Signatures::default();
+        }
+    };
+    signature::load_dir(&dir).unwrap_or_else(|problems| {
+        errors.extend(problems.iter().map(|p| p.to_string()));
+        signature::Signatures::default()
+    })
 }
 
 fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
@@ -67,6 +93,13 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
     if c.max_hosts == 0 {
         errors.push("--max-hosts must be at least 1".into());
     }
+    if !(0.0..=1.0).contains(&c.min_confidence) {
+        errors.push(format!(
+            "--min-confidence {}: must be between 0 and 1",
+            c.min_confidence
+        ));
+    }
+    let signatures = Arc::new(load_signatures(c.signatures.as_deref(), &mut errors));
     let mut nets = Vec::new();
     for n in &c.home_nets {
         match n.parse() {
@@ -98,9 +131,12 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
         },
         limits: InventoryLimits {
             max_hosts: c.max_hosts,
+            min_confidence: c.min_confidence,
             ..InventoryLimits::default()
         },
         events: c.events.clone(),
+        signatures,
+        json: c.json,
     })
 }
 
@@ -139,7 +175,12 @@ fn stop_on_signal(waker: Option<Waker>) -> Result<Arc<AtomicBool>> {
 /// Runs `analyze`; returns whether every file was read whole.
 fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
     let stop = stop_on_signal(None)?;
-    let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
+    let inventory = Inventory::new(
+        s.home,
+        s.limits,
+        Arc::clone(&s.signatures),
+        event_writer(&s.events)?,
+    );
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
     for path in captures {
@@ -168,7 +209,9 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
     }
     let (mut inventory, counters) = engine.finish();
     inventory.close().context("writing events")?;
-    if s.events.is_none() {
+    if s.json {
+        println!("{}", report::inventory_document(&inventory, &counters));
+    } else if s.events.is_none() {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, None));
@@ -179,13 +222,20 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
     let mut source = Source::open_live(&opts)?;
     let stop = stop_on_signal(source.waker())?;
     eprintln!("wiretally: capturing on {}.", source.name());
-    let inventory = Inventory::new(s.home, s.limits, event_writer(&s.events)?);
+    let inventory = Inventory::new(
+        s.home,
+        s.limits,
+        Arc::clone(&s.signatures),
+        event_writer(&s.events)?,
+    );
     let mut engine = Engine::start(s.engine, inventory);
     let result = engine.feed(&mut source, &stop);
     let live = source.stats();
     let (mut inventory, counters) = engine.finish();
     inventory.close().context("writing events")?;
-    if s.events.is_none() {
+    if s.json {
+        println!("{}", report::inventory_document(&inventory, &counters));
+    } else if s.events.is_none() {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, live));

@@ -5,9 +5,44 @@ use crate::capture::CaptureStats;
 use crate::inventory::Inventory;
 use crate::inventory::hosts::Host;
 use crate::pipeline::stats::Counters;
+use crate::signature::Signatures;
+use crate::signature::schema::Category;
 use std::fmt::Write as _;
 
-fn host_line(h: &Host) -> String {
+/// The host's products, one line per category.
+fn product_lines(h: &Host, sigs: &Signatures) -> String {
+    let mut out = String::new();
+    let reported = h.software.reported(sigs);
+    for category in [
+        Category::Os,
+        Category::Office,
+        Category::Antivirus,
+        Category::Industrial,
+        Category::Other,
+    ] {
+        let items: Vec<String> = reported
+            .iter()
+            .filter_map(|(p, confidence)| {
+                let product = sigs
+                    .products
+                    .get(p.product)
+                    .filter(|x| x.category == category)?;
+                let version = p
+                    .versions
+                    .first()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default();
+                Some(format!("{}{version} ({confidence:.2})", product.name))
+            })
+            .collect();
+        if !items.is_empty() {
+            let _ = write!(out, "\n    {:<10} {}", category.as_str(), items.join(", "));
+        }
+    }
+    out
+}
+
+fn host_line(h: &Host, sigs: &Signatures) -> String {
     let mut s = format!("{}", h.ip);
     if let Some(mac) = h.mac {
         let _ = write!(s, "  {mac}");
@@ -30,6 +65,7 @@ fn host_line(h: &Host) -> String {
         let _ = write!(s, "  {}", names.join(", "));
     }
     let _ = write!(s, "\n    seen {} .. {}", h.first_seen, h.last_seen);
+    s.push_str(&product_lines(h, sigs));
     if let Some(end) = h.ended {
         let _ = write!(s, " (address given to another MAC at {end})");
     }
@@ -55,7 +91,7 @@ pub fn host_summary(inv: &Inventory) -> String {
     let hosts = inv.hosts.all();
     let mut out = format!("{} host(s) in the home networks\n", hosts.len());
     for h in hosts {
-        out.push_str(&host_line(h));
+        out.push_str(&host_line(h, &inv.signatures));
         out.push('\n');
     }
     out
@@ -140,4 +176,75 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
         );
     }
     s
+}
+
+/// A host's reported products as JSON, strongest first.
+fn products_json(h: &Host, sigs: &Signatures) -> Vec<serde_json::Value> {
+    h.software
+        .reported(sigs)
+        .into_iter()
+        .filter_map(|(p, confidence)| {
+            let product = sigs.products.get(p.product)?;
+            let evidence: Vec<serde_json::Value> = p
+                .evidence
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "kind": e.kind.as_str(),
+                        "rule": sigs.rules.get(e.rule).map_or("", |r| r.id.as_str()),
+                        "observable": e.observable,
+                        "count": e.count,
+                        "first_seen": e.first_seen,
+                        "last_seen": e.last_seen,
+                    })
+                })
+                .collect();
+            Some(serde_json::json!({
+                "id": product.id,
+                "name": product.name,
+                "name_zh": product.name_zh,
+                "vendor": product.vendor,
+                "category": product.category.as_str(),
+                "versions": p.versions,
+                "confidence": (confidence * 1000.0).round() / 1000.0,
+                "evidence": evidence,
+            }))
+        })
+        .collect()
+}
+
+/// The inventory document `--json` prints: hosts with their names and products, and run totals.
+pub fn inventory_document(inv: &Inventory, c: &Counters) -> String {
+    let sigs = &inv.signatures;
+    let hosts: Vec<serde_json::Value> = inv
+        .hosts
+        .all()
+        .into_iter()
+        .map(|h| {
+            let mut v = serde_json::json!({
+                "ip": h.ip,
+                "mac": h.mac,
+                "hostnames": h.names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+                "first_seen": h.first_seen,
+                "last_seen": h.last_seen,
+                "products": products_json(h, sigs),
+                "alerts": [],
+            });
+            if let Some(end) = h.ended {
+                v["ended"] = serde_json::json!(end);
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "hosts": hosts,
+        "alerts": [],
+        "stats": {
+            "packets": c.packets,
+            "bytes": c.bytes,
+            "flows": c.flows_created,
+            "hosts": inv.hosts.len(),
+        },
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

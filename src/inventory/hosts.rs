@@ -69,7 +69,7 @@ struct LinkMac {
 }
 
 /// One host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Host {
     /// Address.
     pub ip: IpAddr,
@@ -96,6 +96,9 @@ pub struct Host {
     /// Server names this host sent in TLS and QUIC hellos, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<String>,
+    /// Software products found on this host.
+    #[serde(skip)]
+    pub software: crate::inventory::software::HostSoftware,
     /// HTTP hosts and user agents this host used, at most [`MAX_REMEMBERED_PER_HOST`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
@@ -114,6 +117,7 @@ impl Host {
             events: Default::default(),
             queried: Vec::new(),
             tls: Vec::new(),
+            software: Default::default(),
             http: Vec::new(),
         }
     }
@@ -376,6 +380,14 @@ impl HostTable {
                 (true, true)
             }
         }
+    }
+
+    /// The address DHCP last assigned to `mac`, if its record is current.
+    pub fn ip_of_mac(&self, mac: Mac) -> Option<IpAddr> {
+        self.by_mac
+            .get(&mac)
+            .copied()
+            .filter(|ip| self.hosts.get(ip).is_some_and(|h| h.mac == Some(mac)))
     }
 
     /// A DHCP client with this MAC announced a name.

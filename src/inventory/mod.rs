@@ -5,14 +5,18 @@
 
 pub mod dns_names;
 pub mod hosts;
+pub mod software;
 
-use crate::event::{Event, EventBody};
-use crate::pipeline::batch::Item;
+use crate::event::{Endpoints, Event, EventBody, SoftwareEvent, Timestamp};
+use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
+use crate::signature::{Hit, Observable, Signatures};
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
+use software::Change;
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Table sizes of the inventory.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +25,8 @@ pub struct InventoryLimits {
     pub max_hosts: usize,
     /// Most addresses in the DNS name map.
     pub max_dns_names: usize,
+    /// Lowest confidence at which a product is reported.
+    pub min_confidence: f64,
 }
 
 impl Default for InventoryLimits {
@@ -28,6 +34,7 @@ impl Default for InventoryLimits {
         InventoryLimits {
             max_hosts: 65_536,
             max_dns_names: 262_144,
+            min_confidence: 0.3,
         }
     }
 }
@@ -46,6 +53,11 @@ pub struct Inventory {
     pub buffer_bytes: usize,
     /// Peak of `flows`.
     pub peak_flows: usize,
+    /// The compiled signature packs; empty when none were loaded.
+    pub signatures: Arc<Signatures>,
+    min_confidence: f64,
+    /// Reused for signature lookups.
+    hits: Vec<Hit>,
 }
 
 impl Inventory {
@@ -53,9 +65,13 @@ impl Inventory {
     pub fn new(
         home: HomeNets,
         limits: InventoryLimits,
+        signatures: Arc<Signatures>,
         events: Option<Box<dyn Write + Send>>,
     ) -> Self {
         Inventory {
+            signatures,
+            min_confidence: limits.min_confidence,
+            hits: Vec::new(),
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
             events,
@@ -164,7 +180,176 @@ impl Inventory {
                     remember(&mut h.http, &format!("{host} \"{ua}\""));
                 }
             }
+            EventBody::Software(_) => {}
         }
+    }
+}
+
+/// One observable of a host, with the text shown as its evidence.
+struct Seen<'a> {
+    obs: Observable<'a>,
+    shown: String,
+}
+
+/// The name in an HTTP Host header, without its port.
+fn host_name(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    }
+}
+
+impl Inventory {
+    /// The observables an event shows about its sender.
+    fn observables<'a>(ev: &'a Event) -> Vec<Seen<'a>> {
+        let name = |n: &'a str| Seen {
+            obs: Observable::Name(n),
+            shown: n.to_string(),
+        };
+        let mut v = Vec::new();
+        match &ev.body {
+            EventBody::Dns(d) if d.kind == "query" => v.push(name(&d.rrname)),
+            EventBody::Tls(t) => {
+                v.extend(t.sni.as_deref().map(name));
+                v.push(Seen {
+                    obs: Observable::Ja3(&t.ja3.hash),
+                    shown: t.ja3.hash.clone(),
+                });
+                v.push(Seen {
+                    obs: Observable::Ja4(&t.ja4),
+                    shown: t.ja4.clone(),
+                });
+            }
+            EventBody::Quic(q) => {
+                v.extend(q.sni.as_deref().map(name));
+                v.push(Seen {
+                    obs: Observable::Ja3(&q.ja3.hash),
+                    shown: q.ja3.hash.clone(),
+                });
+                v.push(Seen {
+                    obs: Observable::Ja4(&q.ja4),
+                    shown: q.ja4.clone(),
+                });
+            }
+            EventBody::Http(h) if !h.http_method.is_empty() => {
+                if let Some(host) = h.hostname.as_deref() {
+                    v.push(name(host_name(host)));
+                }
+                if let Some(ua) = h.http_user_agent.as_deref() {
+                    v.push(Seen {
+                        obs: Observable::UserAgent(ua),
+                        shown: ua.to_string(),
+                    });
+                }
+            }
+            EventBody::Dhcp(d) => {
+                if let Some(vc) = d.vendor_class_identifier.as_deref() {
+                    v.push(Seen {
+                        obs: Observable::DhcpVendorClass(vc),
+                        shown: vc.to_string(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+
+    /// Matches observables of `host` against the packs; returns `software` events for what changed.
+    fn infer(
+        &mut self,
+        host: IpAddr,
+        seen: &[Seen<'_>],
+        ts: Timestamp,
+        endpoints: &Endpoints,
+    ) -> Vec<Event> {
+        let mut out = Vec::new();
+        if self.signatures.rules.is_empty() {
+            return out;
+        }
+        let sigs = Arc::clone(&self.signatures);
+        for s in seen {
+            self.hits.clear();
+            sigs.lookup(s.obs, &mut self.hits);
+            for hit in std::mem::take(&mut self.hits) {
+                let Some(h) = self.hosts.host_mut(host, ts) else {
+                    return out;
+                };
+                let Some(change) =
+                    h.software
+                        .record(&sigs, &hit, &s.shown, ts, self.min_confidence)
+                else {
+                    continue;
+                };
+                let (Some(rule), Some(product)) =
+                    (sigs.rules.get(hit.rule), sigs.product_of(hit.rule))
+                else {
+                    continue;
+                };
+                let confidence = h
+                    .software
+                    .products
+                    .iter()
+                    .find(|p| p.product == rule.product)
+                    .map_or(0.0, |p| p.confidence(&sigs));
+                out.push(Event {
+                    timestamp: ts,
+                    endpoints: endpoints.clone(),
+                    body: EventBody::Software(SoftwareEvent {
+                        product: product.id.clone(),
+                        name: product.name.clone(),
+                        name_zh: product.name_zh.clone(),
+                        vendor: product.vendor.clone(),
+                        category: product.category.as_str(),
+                        version: match change {
+                            Change::NewVersion(v) => Some(v),
+                            Change::NewProduct => hit.version.clone(),
+                        },
+                        confidence: (confidence * 1000.0).round() / 1000.0,
+                        kind: rule.kind.as_str(),
+                        rule: rule.id.clone(),
+                        observable: s.shown.clone(),
+                    }),
+                });
+            }
+        }
+        out
+    }
+
+    /// A flow opened by a home host: its server address and port, and the name that address had in
+    /// a DNS answer shortly before (for flows that carry no name of their own).
+    fn infer_flow(&mut self, a: &Activity) -> Vec<Event> {
+        let Some((flow_id, port, proto)) = a.opened else {
+            return Vec::new();
+        };
+        let (client, server) = (a.client.0, a.server.0);
+        if !self.hosts.is_home(&client) || self.signatures.rules.is_empty() {
+            return Vec::new();
+        }
+        let resolved = self.dns_names.lookup(server, a.ts).map(str::to_string);
+        let mut seen = vec![Seen {
+            obs: Observable::Server(server, port),
+            shown: format!("{server}:{port}"),
+        }];
+        if let Some(n) = resolved.as_deref() {
+            seen.push(Seen {
+                obs: Observable::Name(n),
+                shown: n.to_string(),
+            });
+        }
+        let endpoints = Endpoints {
+            flow_id,
+            src_ip: client,
+            src_port: 0,
+            dest_ip: server,
+            dest_port: port,
+            proto,
+            src_mac: a.client.1,
+            dest_mac: a.server.1,
+        };
+        self.infer(client, &seen, a.ts, &endpoints)
     }
 }
 
@@ -174,10 +359,27 @@ impl Observer for Inventory {
             Item::Event(ev) => {
                 self.learn(&ev);
                 self.write(&ev);
+                let host = match &ev.body {
+                    // A DHCP client may not have its address yet: its MAC finds its record.
+                    EventBody::Dhcp(d) if d.kind == "request" => d
+                        .client_mac
+                        .and_then(|m| self.hosts.ip_of_mac(m))
+                        .or(d.requested_ip),
+                    _ => Some(ev.endpoints.src_ip),
+                };
+                if let Some(host) = host.filter(|h| self.hosts.is_home(h)) {
+                    let seen = Self::observables(&ev);
+                    for sw in self.infer(host, &seen, ev.timestamp, &ev.endpoints) {
+                        self.write(&sw);
+                    }
+                }
             }
             Item::Activity(a) => {
                 self.hosts.activity(a.client.0, a.client.1, a.ts);
                 self.hosts.activity(a.server.0, a.server.1, a.ts);
+                for sw in self.infer_flow(&a) {
+                    self.write(&sw);
+                }
             }
         }
     }

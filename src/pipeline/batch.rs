@@ -89,6 +89,8 @@ pub struct Activity {
     pub client: (IpAddr, Option<Mac>),
     /// Server address and MAC.
     pub server: (IpAddr, Option<Mac>),
+    /// At a flow's start: its id, server port and protocol (the end of a flow reports `None`).
+    pub opened: Option<(u64, u16, crate::event::Proto)>,
 }
 
 /// Something a worker produced.

@@ -383,6 +383,7 @@ impl State {
                 ts: meta.ts,
                 client: (client, cmac),
                 server: (server, smac),
+                opened: Some((FlowTable::flow_id(key, meta.ts), sport, t.proto)),
             }),
         ));
         Flow {
@@ -700,6 +701,7 @@ impl State {
                 ts: flow.last_ts,
                 client: (client, flow.macs[0]),
                 server: (server, flow.macs[1]),
+                opened: None,
             }),
         ));
     }

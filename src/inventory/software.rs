@@ -1,0 +1,165 @@
+//! Which software products a host runs, from the signature rules its traffic matched.
+//!
+//! Each host keeps, per product, the evidence (rule, the observable that matched, how often,
+//! first and last seen) and the versions rules captured. Confidence combines the evidence kinds:
+//! per kind the strongest rule's weight counts once, and kinds combine as independent signs,
+//! `1 − Π(1 − wₖ)`, so one DNS lookup is weaker than an activation and two independent kinds are
+//! stronger than many hits of one. Everything per host is capped.
+
+use crate::event::Timestamp;
+use crate::signature::schema::EvidenceKind;
+use crate::signature::{Hit, Signatures};
+use serde::Serialize;
+
+/// Products tracked per host; a campus PC shows a few dozen at most.
+pub const MAX_PRODUCTS_PER_HOST: usize = 32;
+/// Evidence records per product: enough for each kind and a couple of rules of the same kind.
+pub const MAX_EVIDENCE_PER_PRODUCT: usize = 6;
+/// Versions remembered per product (upgrades within a capture are few).
+pub const MAX_VERSIONS_PER_PRODUCT: usize = 4;
+/// Longest observable kept with a piece of evidence, in characters.
+pub const MAX_OBSERVABLE_CHARS: usize = 96;
+
+/// One rule's matches on one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// What the rule's traffic shows.
+    pub kind: EvidenceKind,
+    /// Index of the rule in the signatures.
+    #[serde(skip)]
+    pub rule: usize,
+    /// The first observable that matched (a name, a User-Agent, `address:port`…).
+    pub observable: String,
+    /// Matches so far.
+    pub count: u32,
+    /// First match.
+    pub first_seen: Timestamp,
+    /// Last match.
+    pub last_seen: Timestamp,
+}
+
+/// A product on a host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostProduct {
+    /// Index of the product in the signatures.
+    pub product: usize,
+    /// Versions captured by rules.
+    pub versions: Vec<String>,
+    /// Evidence, at most [`MAX_EVIDENCE_PER_PRODUCT`].
+    pub evidence: Vec<Evidence>,
+    /// Whether the product has been reported (its confidence reached the minimum once).
+    pub reported: bool,
+}
+
+impl HostProduct {
+    /// Confidence from the evidence kinds and the rules' weights.
+    pub fn confidence(&self, sigs: &Signatures) -> f64 {
+        let mut strongest: Vec<(EvidenceKind, f64)> = Vec::new();
+        for e in &self.evidence {
+            let w = sigs.rules.get(e.rule).map_or(0.0, |r| r.weight);
+            match strongest.iter_mut().find(|(k, _)| *k == e.kind) {
+                Some((_, best)) => *best = best.max(w),
+                None => strongest.push((e.kind, w)),
+            }
+        }
+        1.0 - strongest.iter().map(|(_, w)| 1.0 - w).product::<f64>()
+    }
+}
+
+/// What a new match changed, when it is worth a `software` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The product's confidence reached the reporting minimum.
+    NewProduct,
+    /// A reported product showed a version not seen before.
+    NewVersion(String),
+}
+
+/// The products of one host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostSoftware {
+    /// Products with their evidence.
+    pub products: Vec<HostProduct>,
+    /// Matches dropped because a cap was reached.
+    pub dropped: u32,
+}
+
+/// The longest prefix of `s` of at most `max` characters.
+fn truncated(s: &str, max: usize) -> &str {
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
+}
+
+impl HostSoftware {
+    /// Records a rule match; returns what it changed for reporting.
+    pub fn record(
+        &mut self,
+        sigs: &Signatures,
+        hit: &Hit,
+        observable: &str,
+        ts: Timestamp,
+        min_confidence: f64,
+    ) -> Option<Change> {
+        let rule = sigs.rules.get(hit.rule)?;
+        let index = match self.products.iter().position(|p| p.product == rule.product) {
+            Some(i) => i,
+            None if self.products.len() < MAX_PRODUCTS_PER_HOST => {
+                self.products.push(HostProduct {
+                    product: rule.product,
+                    versions: Vec::new(),
+                    evidence: Vec::new(),
+                    reported: false,
+                });
+                self.products.len() - 1
+            }
+            None => {
+                self.dropped = self.dropped.saturating_add(1);
+                return None;
+            }
+        };
+        let p = &mut self.products[index];
+        if let Some(e) = p.evidence.iter_mut().find(|e| e.rule == hit.rule) {
+            e.count = e.count.saturating_add(1);
+            e.first_seen = e.first_seen.min(ts);
+            e.last_seen = e.last_seen.max(ts);
+        } else if p.evidence.len() < MAX_EVIDENCE_PER_PRODUCT {
+            p.evidence.push(Evidence {
+                kind: rule.kind,
+                rule: hit.rule,
+                observable: truncated(observable, MAX_OBSERVABLE_CHARS).to_string(),
+                count: 1,
+                first_seen: ts,
+                last_seen: ts,
+            });
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        let mut new_version = None;
+        if let Some(v) = &hit.version {
+            let v = truncated(v, MAX_OBSERVABLE_CHARS);
+            if !p.versions.iter().any(|x| x == v) && p.versions.len() < MAX_VERSIONS_PER_PRODUCT {
+                p.versions.push(v.to_string());
+                new_version = Some(v.to_string());
+            }
+        }
+        if !p.reported && p.confidence(sigs) >= min_confidence {
+            p.reported = true;
+            return Some(Change::NewProduct);
+        }
+        match new_version {
+            Some(v) if p.reported => Some(Change::NewVersion(v)),
+            _ => None,
+        }
+    }
+
+    /// Products at or above the minimum confidence, strongest first.
+    pub fn reported<'a>(&'a self, sigs: &Signatures) -> Vec<(&'a HostProduct, f64)> {
+        let mut v: Vec<(&HostProduct, f64)> = self
+            .products
+            .iter()
+            .filter(|p| p.reported)
+            .map(|p| (p, p.confidence(sigs)))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.product.cmp(&b.0.product)));
+        v
+    }
+}
