@@ -74,8 +74,9 @@ pub struct Common {
     /// Folder of signature packs [default: ./signatures when it exists].
     #[arg(long, value_name = "DIR")]
     pub signatures: Option<PathBuf>,
-    /// Lowest confidence (0 to 1) at which a product is reported.
-    #[arg(long, default_value_t = 0.3)]
+    /// Lowest confidence (0 to 1) at which a product is reported; the default is above the 0.3
+    /// a rule resting only on domain ownership may weigh.
+    #[arg(long, default_value_t = 0.35)]
     pub min_confidence: f64,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]

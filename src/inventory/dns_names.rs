@@ -1,7 +1,8 @@
-//! Address → name map learnt from DNS answers, bounded and TTL-aware.
+//! (client, address) → name map learnt from DNS answers, bounded and TTL-aware.
 //!
-//! Later stages name flows that carry no name of their own (a TLS connection without SNI, a KMS
-//! connection by address) by the name their client looked up just before. Entries live as long as
+//! Flows that carry no name of their own (a TLS connection without SNI, a KMS connection by
+//! address) are named by the name the same client looked up just before: keyed by client, so one
+//! host's lookups never name another host's connections. Entries live as long as
 //! the answer's TTL allows, clamped to [`MIN_TTL_SECS`, `MAX_TTL_SECS`]; when the map is full the
 //! entries that expire soonest go first, and each eviction is counted.
 
@@ -23,7 +24,7 @@ struct Entry {
 /// The map.
 #[derive(Debug)]
 pub struct DnsNames {
-    entries: HashMap<IpAddr, Entry>,
+    entries: HashMap<(IpAddr, IpAddr), Entry>,
     capacity: usize,
     /// Entries removed to make room before they expired.
     pub evicted: u64,
@@ -49,8 +50,9 @@ impl DnsNames {
         self.entries.is_empty()
     }
 
-    /// Records that `name` resolved to `addr` at `now` with this TTL.
-    pub fn insert(&mut self, addr: IpAddr, name: &str, ttl: u32, now: Timestamp) {
+    /// Records that `client` learnt at `now` that `name` resolves to `addr`, for this TTL.
+    pub fn insert(&mut self, client: IpAddr, addr: IpAddr, name: &str, ttl: u32, now: Timestamp) {
+        let addr = (client, addr);
         let ttl = u64::from(ttl).clamp(MIN_TTL_SECS, MAX_TTL_SECS);
         let expires = now.plus_secs(ttl);
         if !self.entries.contains_key(&addr) && self.entries.len() >= self.capacity {
@@ -65,10 +67,10 @@ impl DnsNames {
         );
     }
 
-    /// The name `addr` had at `now`, if an unexpired answer said so.
-    pub fn lookup(&self, addr: IpAddr, now: Timestamp) -> Option<&str> {
+    /// The name `addr` had for `client` at `now`, if an unexpired answer said so.
+    pub fn lookup(&self, client: IpAddr, addr: IpAddr, now: Timestamp) -> Option<&str> {
         self.entries
-            .get(&addr)
+            .get(&(client, addr))
             .filter(|e| e.expires >= now)
             .map(|e| e.name.as_str())
     }
@@ -81,7 +83,7 @@ impl DnsNames {
         }
         // Still full of live entries: drop the soonest-expiring eighth at once, so this scan is
         // paid rarely.
-        let mut by_expiry: Vec<(Timestamp, IpAddr)> =
+        let mut by_expiry: Vec<(Timestamp, (IpAddr, IpAddr))> =
             self.entries.iter().map(|(a, e)| (e.expires, *a)).collect();
         by_expiry.sort_unstable();
         let n = (self.capacity / 8).max(1);
@@ -103,15 +105,24 @@ mod tests {
     #[test]
     fn names_expire_with_their_ttl() {
         let mut m = DnsNames::new(16);
-        m.insert(ip("192.0.2.1"), "kms.example", 300, Timestamp(0));
+        let c = ip("10.0.0.1");
+        m.insert(c, ip("192.0.2.1"), "kms.example", 300, Timestamp(0));
         assert_eq!(
-            m.lookup(ip("192.0.2.1"), Timestamp(0).plus_secs(299)),
+            m.lookup(c, ip("192.0.2.1"), Timestamp(0).plus_secs(299)),
             Some("kms.example")
         );
-        assert_eq!(m.lookup(ip("192.0.2.1"), Timestamp(0).plus_secs(301)), None);
-        m.insert(ip("192.0.2.2"), "short.example", 1, Timestamp(0));
         assert_eq!(
-            m.lookup(ip("192.0.2.2"), Timestamp(0).plus_secs(59)),
+            m.lookup(c, ip("192.0.2.1"), Timestamp(0).plus_secs(301)),
+            None
+        );
+        assert_eq!(
+            m.lookup(ip("10.0.0.2"), ip("192.0.2.1"), Timestamp(0)),
+            None,
+            "another client's lookup"
+        );
+        m.insert(c, ip("192.0.2.2"), "short.example", 1, Timestamp(0));
+        assert_eq!(
+            m.lookup(c, ip("192.0.2.2"), Timestamp(0).plus_secs(59)),
             Some("short.example")
         );
     }
@@ -119,8 +130,10 @@ mod tests {
     #[test]
     fn capacity_is_enforced_and_counted() {
         let mut m = DnsNames::new(8);
+        let c = ip("10.0.0.1");
         for i in 0..20u8 {
             m.insert(
+                c,
                 IpAddr::from([192, 0, 2, i]),
                 "x.example",
                 600 + u32::from(i),
@@ -130,12 +143,12 @@ mod tests {
         assert!(m.len() <= 8);
         assert_eq!(m.evicted, 12);
         assert_eq!(
-            m.lookup(ip("192.0.2.19"), Timestamp(0)),
+            m.lookup(c, ip("192.0.2.19"), Timestamp(0)),
             Some("x.example"),
             "latest kept"
         );
         assert_eq!(
-            m.lookup(ip("192.0.2.0"), Timestamp(0)),
+            m.lookup(c, ip("192.0.2.0"), Timestamp(0)),
             None,
             "soonest-expiring evicted"
         );

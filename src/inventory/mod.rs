@@ -7,6 +7,7 @@ pub mod dns_names;
 pub mod hosts;
 pub mod software;
 
+use crate::event::Mac;
 use crate::event::{Endpoints, Event, EventBody, SoftwareEvent, Timestamp};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
@@ -14,6 +15,7 @@ use crate::signature::{Hit, Observable, Signatures};
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
 use software::Change;
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -34,7 +36,9 @@ impl Default for InventoryLimits {
         InventoryLimits {
             max_hosts: 65_536,
             max_dns_names: 262_144,
-            min_confidence: 0.3,
+            // Above the 0.3 the packs allow a rule that rests only on domain ownership, so such
+            // a rule alone never reports a product.
+            min_confidence: 0.35,
         }
     }
 }
@@ -58,6 +62,9 @@ pub struct Inventory {
     min_confidence: f64,
     /// Reused for signature lookups.
     hits: Vec<Hit>,
+    /// DHCP vendor classes of clients that had no address yet, by MAC, until their ACK.
+    pending_vendor_class: HashMap<Mac, String>,
+    max_pending: usize,
 }
 
 impl Inventory {
@@ -72,6 +79,8 @@ impl Inventory {
             signatures,
             min_confidence: limits.min_confidence,
             hits: Vec::new(),
+            pending_vendor_class: HashMap::new(),
+            max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
             events,
@@ -134,7 +143,8 @@ impl Inventory {
                 for a in &d.answers {
                     if let Some(addr) = a.rdata.as_deref().and_then(|r| r.parse::<IpAddr>().ok()) {
                         // The name the client asked for, not the CDN alias the chain ended in.
-                        self.dns_names.insert(addr, &d.rrname, a.ttl, ts);
+                        self.dns_names
+                            .insert(ev.endpoints.dest_ip, addr, &d.rrname, a.ttl, ts);
                     }
                 }
             }
@@ -270,6 +280,20 @@ impl Inventory {
             return out;
         }
         let sigs = Arc::clone(&self.signatures);
+        // A software event reads from the host's side: the host is its source.
+        let endpoints = &if endpoints.src_ip == host {
+            endpoints.clone()
+        } else {
+            Endpoints {
+                src_ip: endpoints.dest_ip,
+                src_port: endpoints.dest_port,
+                dest_ip: endpoints.src_ip,
+                dest_port: endpoints.src_port,
+                src_mac: endpoints.dest_mac,
+                dest_mac: endpoints.src_mac,
+                ..endpoints.clone()
+            }
+        };
         for s in seen {
             self.hits.clear();
             sigs.lookup(s.obs, &mut self.hits);
@@ -318,6 +342,44 @@ impl Inventory {
         out
     }
 
+    /// The home host an event's observables belong to. A DHCP client may have no address yet: its
+    /// MAC finds its record, or its vendor class waits for the ACK that gives it one.
+    fn software_host(&mut self, ev: &Event) -> Option<IpAddr> {
+        let host = match &ev.body {
+            EventBody::Dhcp(d) if d.kind == "request" => {
+                let host = d
+                    .client_mac
+                    .and_then(|m| self.hosts.ip_of_mac(m))
+                    .or(d.requested_ip);
+                if let (None, Some(mac), Some(vc)) =
+                    (host, d.client_mac, d.vendor_class_identifier.as_ref())
+                {
+                    if self.pending_vendor_class.len() >= self.max_pending {
+                        self.pending_vendor_class.clear();
+                    }
+                    self.pending_vendor_class.insert(mac, vc.clone());
+                }
+                host
+            }
+            EventBody::Dhcp(d) if d.dhcp_type == "ack" => {
+                if let (Some(mac), Some(ip)) = (d.client_mac, d.assigned_ip)
+                    && let Some(vc) = self.pending_vendor_class.remove(&mac)
+                {
+                    let seen = [Seen {
+                        obs: Observable::DhcpVendorClass(&vc),
+                        shown: vc.clone(),
+                    }];
+                    for sw in self.infer(ip, &seen, ev.timestamp, &ev.endpoints) {
+                        self.write(&sw);
+                    }
+                }
+                None
+            }
+            _ => Some(ev.endpoints.src_ip),
+        };
+        host.filter(|h| self.hosts.is_home(h))
+    }
+
     /// A flow opened by a home host: its server address and port, and the name that address had in
     /// a DNS answer shortly before (for flows that carry no name of their own).
     fn infer_flow(&mut self, a: &Activity) -> Vec<Event> {
@@ -328,7 +390,10 @@ impl Inventory {
         if !self.hosts.is_home(&client) || self.signatures.rules.is_empty() {
             return Vec::new();
         }
-        let resolved = self.dns_names.lookup(server, a.ts).map(str::to_string);
+        let resolved = self
+            .dns_names
+            .lookup(client, server, a.ts)
+            .map(str::to_string);
         let mut seen = vec![Seen {
             obs: Observable::Server(server, port),
             shown: format!("{server}:{port}"),
@@ -359,15 +424,7 @@ impl Observer for Inventory {
             Item::Event(ev) => {
                 self.learn(&ev);
                 self.write(&ev);
-                let host = match &ev.body {
-                    // A DHCP client may not have its address yet: its MAC finds its record.
-                    EventBody::Dhcp(d) if d.kind == "request" => d
-                        .client_mac
-                        .and_then(|m| self.hosts.ip_of_mac(m))
-                        .or(d.requested_ip),
-                    _ => Some(ev.endpoints.src_ip),
-                };
-                if let Some(host) = host.filter(|h| self.hosts.is_home(h)) {
+                if let Some(host) = self.software_host(&ev) {
                     let seen = Self::observables(&ev);
                     for sw in self.infer(host, &seen, ev.timestamp, &ev.endpoints) {
                         self.write(&sw);

@@ -163,3 +163,90 @@ impl HostSoftware {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sigs() -> Signatures {
+        let dir = std::env::temp_dir().join(format!("wiretally-software-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let rule = |id: &str, kind: &str, domain: &str, w: f64| {
+            format!(
+                "[[product.rule]]\nid = \"ex.tool.{id}\"\nkind = \"{kind}\"\ndomain = \"{domain}\"\nweight = {w}\nsource = \"test\"\nmatch = [\"{domain}\"]\nno_match = [\"x.{domain}\"]\n\n"
+            )
+        };
+        let pack = format!(
+            "[[product]]\nid = \"ex.tool\"\nname = \"Tool\"\nname_zh = \"工具\"\nvendor = \"Ex\"\ncategory = \"other\"\nlicense = \"commercial\"\n\n{}{}{}",
+            rule("a", "update", "update-a.ex", 0.5),
+            rule("b", "update", "update-b.ex", 0.6),
+            rule("c", "activation", "act.ex", 0.5),
+        );
+        std::fs::write(dir.join("ex.toml"), pack).unwrap();
+        crate::signature::load_dir(&dir).unwrap()
+    }
+
+    fn hit(rule: usize) -> Hit {
+        Hit {
+            rule,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn kinds_combine_and_repeats_do_not() {
+        let s = sigs();
+        let mut sw = HostSoftware::default();
+        assert_eq!(
+            sw.record(&s, &hit(0), "update-a.ex", Timestamp(1), 0.55),
+            None,
+            "0.5 is below 0.55"
+        );
+        for _ in 0..10 {
+            sw.record(&s, &hit(0), "update-a.ex", Timestamp(2), 0.55);
+        }
+        assert_eq!(
+            sw.products[0].confidence(&s),
+            0.5,
+            "many hits of one rule stay 0.5"
+        );
+        assert_eq!(sw.products[0].evidence[0].count, 11);
+        assert_eq!(
+            sw.record(&s, &hit(1), "update-b.ex", Timestamp(3), 0.55),
+            Some(Change::NewProduct)
+        );
+        assert!(
+            (sw.products[0].confidence(&s) - 0.6).abs() < 1e-9,
+            "same kind: the strongest counts"
+        );
+        sw.record(&s, &hit(2), "act.ex", Timestamp(4), 0.55);
+        assert!(
+            (sw.products[0].confidence(&s) - 0.8).abs() < 1e-9,
+            "1 - 0.4 * 0.5"
+        );
+    }
+
+    #[test]
+    fn versions_are_reported_once_and_capped() {
+        let s = sigs();
+        let mut sw = HostSoftware::default();
+        let v = |n: usize| Hit {
+            rule: 1,
+            version: Some(format!("{n}.0")),
+        };
+        assert_eq!(
+            sw.record(&s, &v(1), "update-b.ex", Timestamp(1), 0.5),
+            Some(Change::NewProduct)
+        );
+        assert_eq!(
+            sw.record(&s, &v(2), "update-b.ex", Timestamp(1), 0.5),
+            Some(Change::NewVersion("2.0".into()))
+        );
+        assert_eq!(sw.record(&s, &v(2), "update-b.ex", Timestamp(1), 0.5), None);
+        for n in 3..10 {
+            sw.record(&s, &v(n), "update-b.ex", Timestamp(1), 0.5);
+        }
+        assert_eq!(sw.products[0].versions.len(), MAX_VERSIONS_PER_PRODUCT);
+    }
+}

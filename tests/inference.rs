@@ -1,0 +1,253 @@
+//! From traffic to products: captures built here, run through `wiretally analyze --json` with the
+//! shipped signature packs.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const PC: [u8; 4] = [10, 3, 0, 21];
+const OTHER: [u8; 4] = [10, 3, 0, 22];
+const RESOLVER: [u8; 4] = [10, 3, 0, 1];
+const T0: i64 = 1_800_000_000_000_000;
+
+fn http_get(host: &str, ua: &str) -> Vec<u8> {
+    format!("GET /connecttest.txt HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {ua}\r\n\r\n")
+        .into_bytes()
+}
+
+fn inventory(frames: &[Frame]) -> Value {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = temp_dir(&format!("inference-{n}"));
+    let pcap = dir.join("i.pcap");
+    write_pcap(&pcap, 1, frames);
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/signatures");
+    let out = wiretally(&[
+        "analyze",
+        "--json",
+        "--signatures",
+        packs,
+        pcap.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn host<'a>(doc: &'a Value, ip: &str) -> &'a Value {
+    doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["ip"] == ip)
+        .unwrap_or_else(|| panic!("no host {ip}: {doc}"))
+}
+
+fn product<'a>(h: &'a Value, id: &str) -> Option<&'a Value> {
+    h["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+}
+
+/// A Windows PC: DHCP vendor class, an NCSI probe with a Windows User-Agent, a licensing lookup.
+fn windows_pc() -> Vec<Frame> {
+    let mut discover = dhcp(1, 1, 7, CLIENT_MAC, [0; 4], Some("LIB-PC-07"));
+    let end = discover.len() - 1; // before option 255
+    discover.splice(
+        end..end,
+        [60, 8, b'M', b'S', b'F', b'T', b' ', b'5', b'.', b'0'],
+    );
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    let probe = http_get("www.msftconnecttest.com", ua);
+    vec![
+        udp(
+            T0,
+            ([0, 0, 0, 0], 68),
+            ([255, 255, 255, 255], 67),
+            &discover,
+        ),
+        udp(
+            T0 + 10,
+            (RESOLVER, 67),
+            (PC, 68),
+            &dhcp(2, 5, 7, CLIENT_MAC, PC, None),
+        ),
+        udp(
+            T0 + 20,
+            (PC, 40000),
+            (RESOLVER, 53),
+            &dns_query(1, "www.msftconnecttest.com", 1),
+        ),
+        tcp(T0 + 30, (PC, 50000), ([192, 0, 2, 80], 80), 1, 0, "S", b""),
+        tcp(T0 + 31, ([192, 0, 2, 80], 80), (PC, 50000), 9, 2, "SA", b""),
+        tcp(
+            T0 + 32,
+            (PC, 50000),
+            ([192, 0, 2, 80], 80),
+            2,
+            10,
+            "AP",
+            &probe,
+        ),
+    ]
+}
+
+#[test]
+fn a_windows_pc_is_recognised_with_its_evidence() {
+    let doc = inventory(&windows_pc());
+    let h = host(&doc, "10.3.0.21");
+    assert_eq!(h["hostnames"], serde_json::json!(["LIB-PC-07"]));
+    let win = product(h, "microsoft.windows").unwrap_or_else(|| panic!("{h}"));
+    assert_eq!(win["category"], "os");
+    assert_eq!(win["versions"], serde_json::json!(["10.0"]));
+    let kinds: Vec<&str> = win["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"usage") && kinds.contains(&"telemetry"),
+        "{kinds:?}"
+    );
+    let rules: Vec<&str> = win["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"microsoft.windows.dhcp-msft")
+            && rules.contains(&"microsoft.windows.ua-windows-nt"),
+        "{rules:?}"
+    );
+    // Two independent kinds combine: usage (DHCP, 0.6) and telemetry (NCSI probe, 0.5) give
+    // 1 - (1 - 0.6)(1 - 0.5) = 0.8, more than either alone; the User-Agent (usage, 0.5) adds no
+    // second usage.
+    let c = win["confidence"].as_f64().unwrap();
+    assert!((c - 0.8).abs() < 1e-9, "{c}");
+    assert_eq!(doc["stats"]["hosts"], 2);
+}
+
+#[test]
+fn browsing_a_website_is_not_software() {
+    // A page view: DNS and TLS to www.baidu.com, a Chrome hello. Neither Baidu nor anything else
+    // from the site's name may become a product of the host.
+    let mut frames = vec![udp(
+        T0,
+        (PC, 40001),
+        (RESOLVER, 53),
+        &dns_query(2, "www.baidu.com", 1),
+    )];
+    let hello = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"; // not a full hello: no fingerprint either
+    frames.push(tcp(
+        T0 + 10,
+        (PC, 50001),
+        ([198, 51, 100, 9], 443),
+        1,
+        0,
+        "S",
+        b"",
+    ));
+    frames.push(tcp(
+        T0 + 11,
+        (PC, 50001),
+        ([198, 51, 100, 9], 443),
+        2,
+        1,
+        "AP",
+        hello,
+    ));
+    let doc = inventory(&frames);
+    let h = host(&doc, "10.3.0.21");
+    assert_eq!(h["products"], serde_json::json!([]), "{h}");
+}
+
+#[test]
+fn a_name_less_flow_is_named_by_its_clients_own_lookup() {
+    // PC resolves the Adobe licensing host, then connects to its address without a name in the
+    // flow; OTHER connects to the same address without having asked.
+    let adobe = [203, 0, 113, 77];
+    let frames = vec![
+        udp(
+            T0,
+            (PC, 40002),
+            (RESOLVER, 53),
+            &dns_query(3, "lcs-cops.adobe.io", 1),
+        ),
+        udp(
+            T0 + 5,
+            (RESOLVER, 53),
+            (PC, 40002),
+            &dns_answer_a(3, "lcs-cops.adobe.io", adobe, 300),
+        ),
+        tcp(T0 + 10, (PC, 50002), (adobe, 443), 1, 0, "S", b""),
+        tcp(T0 + 20, (OTHER, 50003), (adobe, 443), 1, 0, "S", b""),
+    ];
+    let doc = inventory(&frames);
+    let pc =
+        product(host(&doc, "10.3.0.21"), "adobe.creative-cloud").unwrap_or_else(|| panic!("{doc}"));
+    let e = pc["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["observable"] == "lcs-cops.adobe.io")
+        .unwrap();
+    assert_eq!(e["count"], 2, "the lookup and the connection it named");
+    assert!(
+        product(host(&doc, "10.3.0.22"), "adobe.creative-cloud").is_none(),
+        "another host's lookup names nothing"
+    );
+}
+
+#[test]
+fn software_events_report_each_product_once() {
+    let dir = temp_dir("software-events");
+    let pcap = dir.join("w.pcap");
+    let mut frames = windows_pc();
+    frames.extend(windows_pc().into_iter().map(|mut f| {
+        f.ts_us += 1_000_000;
+        f
+    }));
+    write_pcap(&pcap, 1, &frames);
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/signatures");
+    let events = analyze_events(&[&pcap], &["--signatures", packs]);
+    let windows: Vec<_> = of_type(&events, "software")
+        .into_iter()
+        .filter(|e| e["software"]["product"] == "microsoft.windows")
+        .collect();
+    // Gained once (at the first rule that reached the minimum), then its version once; the
+    // same traffic a second later adds nothing.
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    assert!(windows.iter().all(|e| {
+        e["timestamp"]
+            .as_str()
+            .unwrap()
+            .starts_with("2027-01-15T08:00:00.")
+    }));
+    assert_eq!(windows[0]["src_ip"], "10.3.0.21");
+    assert_eq!(windows[0]["software"]["category"], "os");
+    assert_eq!(windows[1]["software"]["version"], "10.0");
+}
+
+#[test]
+fn a_weak_match_alone_is_below_the_reporting_minimum() {
+    // TCP 27000 is FlexNet's default licence port, shared by many vendors at low weight.
+    let frames = vec![tcp(
+        T0,
+        (PC, 50010),
+        ([192, 0, 2, 27], 27000),
+        1,
+        0,
+        "S",
+        b"",
+    )];
+    let doc = inventory(&frames);
+    assert_eq!(host(&doc, "10.3.0.21")["products"], serde_json::json!([]));
+}
