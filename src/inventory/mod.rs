@@ -195,10 +195,44 @@ impl Inventory {
     }
 }
 
-/// One observable of a host, with the text shown as its evidence.
-struct Seen<'a> {
-    obs: Observable<'a>,
-    shown: String,
+/// What kind of observable a [`Seen`] holds.
+#[derive(Clone, Copy)]
+enum SeenKind {
+    Name,
+    UserAgent,
+    Url,
+    Ja3,
+    Ja4,
+    DhcpVendorClass,
+    Server(IpAddr, u16),
+}
+
+/// One observable of a host; its text is also what the evidence shows.
+struct Seen {
+    kind: SeenKind,
+    text: String,
+}
+
+impl Seen {
+    fn new(kind: SeenKind, text: &str) -> Self {
+        Seen {
+            kind,
+            text: text.to_string(),
+        }
+    }
+
+    fn observable(&self) -> Observable<'_> {
+        let t = self.text.as_str();
+        match self.kind {
+            SeenKind::Name => Observable::Name(t),
+            SeenKind::UserAgent => Observable::UserAgent(t),
+            SeenKind::Url => Observable::Url(t),
+            SeenKind::Ja3 => Observable::Ja3(t),
+            SeenKind::Ja4 => Observable::Ja4(t),
+            SeenKind::DhcpVendorClass => Observable::DhcpVendorClass(t),
+            SeenKind::Server(ip, port) => Observable::Server(ip, port),
+        }
+    }
 }
 
 /// The name in an HTTP Host header, without its port.
@@ -213,53 +247,36 @@ fn host_name(host: &str) -> &str {
 
 impl Inventory {
     /// The observables an event shows about its sender.
-    fn observables<'a>(ev: &'a Event) -> Vec<Seen<'a>> {
-        let name = |n: &'a str| Seen {
-            obs: Observable::Name(n),
-            shown: n.to_string(),
-        };
+    fn observables(ev: &Event) -> Vec<Seen> {
         let mut v = Vec::new();
         match &ev.body {
-            EventBody::Dns(d) if d.kind == "query" => v.push(name(&d.rrname)),
+            EventBody::Dns(d) if d.kind == "query" => v.push(Seen::new(SeenKind::Name, &d.rrname)),
             EventBody::Tls(t) => {
-                v.extend(t.sni.as_deref().map(name));
-                v.push(Seen {
-                    obs: Observable::Ja3(&t.ja3.hash),
-                    shown: t.ja3.hash.clone(),
-                });
-                v.push(Seen {
-                    obs: Observable::Ja4(&t.ja4),
-                    shown: t.ja4.clone(),
-                });
+                v.extend(t.sni.as_deref().map(|n| Seen::new(SeenKind::Name, n)));
+                v.push(Seen::new(SeenKind::Ja3, &t.ja3.hash));
+                v.push(Seen::new(SeenKind::Ja4, &t.ja4));
             }
             EventBody::Quic(q) => {
-                v.extend(q.sni.as_deref().map(name));
-                v.push(Seen {
-                    obs: Observable::Ja3(&q.ja3.hash),
-                    shown: q.ja3.hash.clone(),
-                });
-                v.push(Seen {
-                    obs: Observable::Ja4(&q.ja4),
-                    shown: q.ja4.clone(),
-                });
+                v.extend(q.sni.as_deref().map(|n| Seen::new(SeenKind::Name, n)));
+                v.push(Seen::new(SeenKind::Ja3, &q.ja3.hash));
+                v.push(Seen::new(SeenKind::Ja4, &q.ja4));
             }
             EventBody::Http(h) if !h.http_method.is_empty() => {
                 if let Some(host) = h.hostname.as_deref() {
-                    v.push(name(host_name(host)));
+                    let name = host_name(host);
+                    v.push(Seen::new(SeenKind::Name, name));
+                    v.push(Seen {
+                        kind: SeenKind::Url,
+                        text: format!("{name}{}", h.url),
+                    });
                 }
                 if let Some(ua) = h.http_user_agent.as_deref() {
-                    v.push(Seen {
-                        obs: Observable::UserAgent(ua),
-                        shown: ua.to_string(),
-                    });
+                    v.push(Seen::new(SeenKind::UserAgent, ua));
                 }
             }
             EventBody::Dhcp(d) => {
                 if let Some(vc) = d.vendor_class_identifier.as_deref() {
-                    v.push(Seen {
-                        obs: Observable::DhcpVendorClass(vc),
-                        shown: vc.to_string(),
-                    });
+                    v.push(Seen::new(SeenKind::DhcpVendorClass, vc));
                 }
             }
             _ => {}
@@ -271,7 +288,7 @@ impl Inventory {
     fn infer(
         &mut self,
         host: IpAddr,
-        seen: &[Seen<'_>],
+        seen: &[Seen],
         ts: Timestamp,
         endpoints: &Endpoints,
     ) -> Vec<Event> {
@@ -296,14 +313,14 @@ impl Inventory {
         };
         for s in seen {
             self.hits.clear();
-            sigs.lookup(s.obs, &mut self.hits);
+            sigs.lookup(s.observable(), &mut self.hits);
             for hit in std::mem::take(&mut self.hits) {
                 let Some(h) = self.hosts.host_mut(host, ts) else {
                     return out;
                 };
-                let Some(change) =
-                    h.software
-                        .record(&sigs, &hit, &s.shown, ts, self.min_confidence)
+                let Some(change) = h
+                    .software
+                    .record(&sigs, &hit, &s.text, ts, self.min_confidence)
                 else {
                     continue;
                 };
@@ -334,7 +351,7 @@ impl Inventory {
                         confidence: (confidence * 1000.0).round() / 1000.0,
                         kind: rule.kind.as_str(),
                         rule: rule.id.clone(),
-                        observable: s.shown.clone(),
+                        observable: s.text.clone(),
                     }),
                 });
             }
@@ -365,10 +382,7 @@ impl Inventory {
                 if let (Some(mac), Some(ip)) = (d.client_mac, d.assigned_ip)
                     && let Some(vc) = self.pending_vendor_class.remove(&mac)
                 {
-                    let seen = [Seen {
-                        obs: Observable::DhcpVendorClass(&vc),
-                        shown: vc.clone(),
-                    }];
+                    let seen = [Seen::new(SeenKind::DhcpVendorClass, &vc)];
                     for sw in self.infer(ip, &seen, ev.timestamp, &ev.endpoints) {
                         self.write(&sw);
                     }
@@ -395,14 +409,11 @@ impl Inventory {
             .lookup(client, server, a.ts)
             .map(str::to_string);
         let mut seen = vec![Seen {
-            obs: Observable::Server(server, port),
-            shown: format!("{server}:{port}"),
+            kind: SeenKind::Server(server, port),
+            text: format!("{server}:{port}"),
         }];
         if let Some(n) = resolved.as_deref() {
-            seen.push(Seen {
-                obs: Observable::Name(n),
-                shown: n.to_string(),
-            });
+            seen.push(Seen::new(SeenKind::Name, n));
         }
         let endpoints = Endpoints {
             flow_id,
