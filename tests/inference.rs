@@ -251,3 +251,20 @@ fn a_weak_match_alone_is_below_the_reporting_minimum() {
     let doc = inventory(&frames);
     assert_eq!(host(&doc, "10.3.0.21")["products"], serde_json::json!([]));
 }
+
+#[test]
+fn an_ubuntu_host_updating_from_a_campus_mirror() {
+    // apt fetches the release file of jammy from a university mirror over plain HTTP.
+    let get = b"GET /ubuntu/dists/jammy/InRelease HTTP/1.1\r\nHost: mirrors.tuna.tsinghua.edu.cn\r\nUser-Agent: Debian APT-HTTP/1.3 (2.4.11)\r\n\r\n";
+    let mirror = [101, 6, 15, 130];
+    let frames = vec![
+        tcp(T0, (PC, 50020), (mirror, 80), 1, 0, "S", b""),
+        tcp(T0 + 1, (mirror, 80), (PC, 50020), 7, 2, "SA", b""),
+        tcp(T0 + 2, (PC, 50020), (mirror, 80), 2, 8, "AP", get),
+    ];
+    let doc = inventory(&frames);
+    let ubuntu = product(host(&doc, "10.3.0.21"), "canonical.ubuntu").unwrap_or_else(|| panic!("{doc}"));
+    let observed: Vec<&str> = ubuntu["evidence"].as_array().unwrap().iter().map(|e| e["observable"].as_str().unwrap()).collect();
+    assert!(observed.contains(&"mirrors.tuna.tsinghua.edu.cn/ubuntu/dists/jammy/InRelease"), "{observed:?}");
+    assert_eq!(ubuntu["category"], "os");
+}
