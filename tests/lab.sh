@@ -121,6 +121,8 @@ do_up() {
         --host-record="kms.lab.test,$SRV_IP" \
         --host-record="update.lab.test,$SRV_IP" \
         --host-record="secure.lab.test,$SRV_IP" \
+        --host-record="www.msftconnecttest.com,$SRV_IP" \
+        --host-record="lcs-cops.adobe.io,$SRV_IP" \
         --srv-host=_vlmcs._tcp.lab.test,kms.lab.test,1688 \
         --cname=www.lab.test,update.lab.test
     # dnsmasq writes its own pid file (same pid as ours with --keep-in-foreground)
@@ -201,7 +203,7 @@ do_clients() {
     ns_exists "$CLI_NS" || die "client namespace $CLI_NS does not exist (run up first)"
     write_udhcpc_script
     log "udhcpc on $CLI_IF"
-    in_cli udhcpc -f -q -n -t 5 -T 1 -A 1 -i "$CLI_IF" \
+    in_cli udhcpc -f -q -n -t 5 -T 1 -A 1 -i "$CLI_IF" -V "MSFT 5.0" \
         -x "hostname:$CLIENT_HOSTNAME" -s "$STATE/udhcpc.script" </dev/null >&2 \
         || die "udhcpc failed"
     in_cli ip -4 -br addr show dev "$CLI_IF" >&2
@@ -215,6 +217,15 @@ do_clients() {
     log "curl http://update.lab.test/"
     in_cli curl -sS -f --noproxy '*' --max-time 5 -A "$USER_AGENT" \
         --resolve "update.lab.test:80:$SRV_IP" http://update.lab.test/ \
+        || die "curl failed"
+    sleep 0.3
+    # What a Windows PC with Adobe Creative Cloud does by itself, against the lab's servers: the
+    # licensing lookup and Windows' connectivity probe (vendor names resolve to the lab server).
+    dig_check lcs-cops.adobe.io A
+    sleep 0.3
+    log "curl http://www.msftconnecttest.com/connecttest.txt"
+    in_cli curl -sS --noproxy '*' --max-time 5 -A 'Microsoft NCSI' -o /dev/null \
+        --resolve "www.msftconnecttest.com:80:$SRV_IP" http://www.msftconnecttest.com/connecttest.txt \
         || die "curl failed"
     sleep 0.3
     log "clients ok"

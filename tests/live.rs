@@ -184,7 +184,8 @@ fn run_captures_real_clients_on_a_veth() {
     assert_eq!(srv["dns"]["answers"][0]["srv"]["name"], "kms.lab.test");
 
     let http = of("http");
-    assert_eq!(http.len(), 1, "{text}");
+    assert_eq!(http.len(), 2, "{text}");
+    assert_eq!(http[1]["http"]["hostname"], "www.msftconnecttest.com");
     assert_eq!(http[0]["src_ip"], client_ip.as_str());
     assert_eq!(http[0]["src_mac"], client_mac.as_str());
     assert_eq!(http[0]["http"]["hostname"], "update.lab.test");
