@@ -263,8 +263,17 @@ fn an_ubuntu_host_updating_from_a_campus_mirror() {
         tcp(T0 + 2, (PC, 50020), (mirror, 80), 2, 8, "AP", get),
     ];
     let doc = inventory(&frames);
-    let ubuntu = product(host(&doc, "10.3.0.21"), "canonical.ubuntu").unwrap_or_else(|| panic!("{doc}"));
-    let observed: Vec<&str> = ubuntu["evidence"].as_array().unwrap().iter().map(|e| e["observable"].as_str().unwrap()).collect();
-    assert!(observed.contains(&"mirrors.tuna.tsinghua.edu.cn/ubuntu/dists/jammy/InRelease"), "{observed:?}");
+    let ubuntu =
+        product(host(&doc, "10.3.0.21"), "canonical.ubuntu").unwrap_or_else(|| panic!("{doc}"));
+    let observed: Vec<&str> = ubuntu["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["observable"].as_str().unwrap())
+        .collect();
+    assert!(
+        observed.contains(&"mirrors.tuna.tsinghua.edu.cn/ubuntu/dists/jammy/InRelease"),
+        "{observed:?}"
+    );
     assert_eq!(ubuntu["category"], "os");
 }
