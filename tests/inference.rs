@@ -277,3 +277,111 @@ fn an_ubuntu_host_updating_from_a_campus_mirror() {
     );
     assert_eq!(ubuntu["category"], "os");
 }
+
+#[test]
+fn syn_shape_and_dhcp_parameter_list_are_operating_system_hints() {
+    // A Windows SYN (initial TTL 128, options mss,nop,ws,nop,nop,sok) seen 3 hops away, and a
+    // DHCP request with Windows 10's option-55 list.
+    use etherparse::TcpOptionElement::*;
+    let mut syn = Vec::new();
+    etherparse::PacketBuilder::ethernet2(CLIENT_MAC, SERVER_MAC)
+        .ipv4(PC, [192, 0, 2, 90], 125)
+        .tcp(50030, 443, 1, 64240)
+        .syn()
+        .options(&[
+            MaximumSegmentSize(1460),
+            Noop,
+            WindowScale(8),
+            Noop,
+            Noop,
+            SelectiveAcknowledgementPermitted,
+        ])
+        .unwrap()
+        .write(&mut syn, &[])
+        .unwrap();
+    let mut request = dhcp(1, 3, 9, CLIENT_MAC, [0; 4], None);
+    let at = request.iter().position(|b| *b == 55).unwrap();
+    request.splice(
+        at..at + 6,
+        [
+            55, 14, 1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252,
+        ],
+    );
+    request.splice(at..at, [50, 4, 10, 3, 0, 21]); // requested address
+    let frames = vec![
+        Frame {
+            ts_us: T0,
+            data: syn,
+        },
+        udp(
+            T0 + 10,
+            ([0, 0, 0, 0], 68),
+            ([255, 255, 255, 255], 67),
+            &request,
+        ),
+    ];
+    let dir = temp_dir("os-hints");
+    let pcap = dir.join("h.pcap");
+    write_pcap(&pcap, 1, &frames);
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/signatures");
+    let out = wiretally(&[
+        "analyze",
+        "--json",
+        "--min-confidence",
+        "0.1",
+        "--signatures",
+        packs,
+        pcap.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let win =
+        product(host(&doc, "10.3.0.21"), "microsoft.windows").unwrap_or_else(|| panic!("{doc}"));
+    let observed: Vec<&str> = win["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["observable"].as_str().unwrap())
+        .collect();
+    assert!(
+        observed.contains(&"128:mss,nop,ws,nop,nop,sok"),
+        "{observed:?}"
+    );
+    assert!(
+        observed.contains(&"1,3,6,15,31,33,43,44,46,47,119,121,249,252"),
+        "{observed:?}"
+    );
+    // Both are usage evidence: the stronger (0.4) counts, the SYN adds nothing on its own.
+    assert!((win["confidence"].as_f64().unwrap() - 0.4).abs() < 1e-9);
+}
+
+#[test]
+fn the_quick_start_capture_shows_products() {
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lab.pcap");
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/signatures");
+    let out = wiretally(&[
+        "analyze",
+        "--json",
+        "--home-net",
+        "198.18.0.0/15",
+        "--signatures",
+        packs,
+        lab,
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pc = doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hostnames"] == serde_json::json!(["lab-pc-01"]))
+        .unwrap();
+    let ids: Vec<&str> = pc["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"microsoft.windows") && ids.contains(&"adobe.creative-cloud"),
+        "{ids:?}"
+    );
+}

@@ -62,8 +62,9 @@ pub struct Inventory {
     min_confidence: f64,
     /// Reused for signature lookups.
     hits: Vec<Hit>,
-    /// DHCP vendor classes of clients that had no address yet, by MAC, until their ACK.
-    pending_vendor_class: HashMap<Mac, String>,
+    /// What DHCP clients that had no address yet showed (vendor class, parameter list), by MAC,
+    /// until the ACK that gives them one.
+    pending_dhcp: HashMap<Mac, Vec<Seen>>,
     max_pending: usize,
 }
 
@@ -79,7 +80,7 @@ impl Inventory {
             signatures,
             min_confidence: limits.min_confidence,
             hits: Vec::new(),
-            pending_vendor_class: HashMap::new(),
+            pending_dhcp: HashMap::new(),
             max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
@@ -204,6 +205,8 @@ enum SeenKind {
     Ja3,
     Ja4,
     DhcpVendorClass,
+    DhcpParams,
+    TcpSyn,
     Server(IpAddr, u16),
 }
 
@@ -230,6 +233,8 @@ impl Seen {
             SeenKind::Ja3 => Observable::Ja3(t),
             SeenKind::Ja4 => Observable::Ja4(t),
             SeenKind::DhcpVendorClass => Observable::DhcpVendorClass(t),
+            SeenKind::DhcpParams => Observable::DhcpParams(t),
+            SeenKind::TcpSyn => Observable::TcpSyn(t),
             SeenKind::Server(ip, port) => Observable::Server(ip, port),
         }
     }
@@ -274,9 +279,16 @@ impl Inventory {
                     v.push(Seen::new(SeenKind::UserAgent, ua));
                 }
             }
-            EventBody::Dhcp(d) => {
+            EventBody::Dhcp(d) if d.kind == "request" => {
                 if let Some(vc) = d.vendor_class_identifier.as_deref() {
                     v.push(Seen::new(SeenKind::DhcpVendorClass, vc));
+                }
+                if d.version == 4 && !d.params.is_empty() {
+                    let list: Vec<String> = d.params.iter().map(u16::to_string).collect();
+                    v.push(Seen {
+                        kind: SeenKind::DhcpParams,
+                        text: list.join(","),
+                    });
                 }
             }
             _ => {}
@@ -360,7 +372,7 @@ impl Inventory {
     }
 
     /// The home host an event's observables belong to. A DHCP client may have no address yet: its
-    /// MAC finds its record, or its vendor class waits for the ACK that gives it one.
+    /// MAC finds its record, or what it showed waits for the ACK that gives it one.
     fn software_host(&mut self, ev: &Event) -> Option<IpAddr> {
         let host = match &ev.body {
             EventBody::Dhcp(d) if d.kind == "request" => {
@@ -368,21 +380,18 @@ impl Inventory {
                     .client_mac
                     .and_then(|m| self.hosts.ip_of_mac(m))
                     .or(d.requested_ip);
-                if let (None, Some(mac), Some(vc)) =
-                    (host, d.client_mac, d.vendor_class_identifier.as_ref())
-                {
-                    if self.pending_vendor_class.len() >= self.max_pending {
-                        self.pending_vendor_class.clear();
+                if let (None, Some(mac)) = (host, d.client_mac) {
+                    if self.pending_dhcp.len() >= self.max_pending {
+                        self.pending_dhcp.clear();
                     }
-                    self.pending_vendor_class.insert(mac, vc.clone());
+                    self.pending_dhcp.insert(mac, Self::observables(ev));
                 }
                 host
             }
             EventBody::Dhcp(d) if d.dhcp_type == "ack" => {
                 if let (Some(mac), Some(ip)) = (d.client_mac, d.assigned_ip)
-                    && let Some(vc) = self.pending_vendor_class.remove(&mac)
+                    && let Some(seen) = self.pending_dhcp.remove(&mac)
                 {
-                    let seen = [Seen::new(SeenKind::DhcpVendorClass, &vc)];
                     for sw in self.infer(ip, &seen, ev.timestamp, &ev.endpoints) {
                         self.write(&sw);
                     }
@@ -397,7 +406,7 @@ impl Inventory {
     /// A flow opened by a home host: its server address and port, and the name that address had in
     /// a DNS answer shortly before (for flows that carry no name of their own).
     fn infer_flow(&mut self, a: &Activity) -> Vec<Event> {
-        let Some((flow_id, port, proto)) = a.opened else {
+        let Some(opened) = &a.opened else {
             return Vec::new();
         };
         let (client, server) = (a.client.0, a.server.0);
@@ -408,20 +417,24 @@ impl Inventory {
             .dns_names
             .lookup(client, server, a.ts)
             .map(str::to_string);
+        let port = opened.port;
         let mut seen = vec![Seen {
             kind: SeenKind::Server(server, port),
             text: format!("{server}:{port}"),
         }];
+        if let Some(shape) = &opened.syn_shape {
+            seen.push(Seen::new(SeenKind::TcpSyn, shape));
+        }
         if let Some(n) = resolved.as_deref() {
             seen.push(Seen::new(SeenKind::Name, n));
         }
         let endpoints = Endpoints {
-            flow_id,
+            flow_id: opened.flow_id,
             src_ip: client,
             src_port: 0,
             dest_ip: server,
             dest_port: port,
-            proto,
+            proto: opened.proto,
             src_mac: a.client.1,
             dest_mac: a.server.1,
         };

@@ -89,8 +89,22 @@ pub struct Activity {
     pub client: (IpAddr, Option<Mac>),
     /// Server address and MAC.
     pub server: (IpAddr, Option<Mac>),
-    /// At a flow's start: its id, server port and protocol (the end of a flow reports `None`).
-    pub opened: Option<(u64, u16, crate::event::Proto)>,
+    /// At a flow's start, what it opened with (the end of a flow reports `None`).
+    pub opened: Option<Opened>,
+}
+
+/// How a flow started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The flow's id.
+    pub flow_id: u64,
+    /// Server port.
+    pub port: u16,
+    /// Transport protocol.
+    pub proto: crate::event::Proto,
+    /// For a TCP flow seen from its SYN: the client's initial TTL and option order
+    /// (`128:mss,nop,ws,nop,nop,sok`), a weak operating-system hint in the manner of p0f.
+    pub syn_shape: Option<String>,
 }
 
 /// Something a worker produced.

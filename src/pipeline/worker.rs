@@ -12,7 +12,9 @@
 
 use crate::app::{self, DATAGRAM_PARSERS, STREAM_PARSERS, Sink, Verdict};
 use crate::event::{Endpoints, Event, Mac, Proto};
-use crate::pipeline::batch::{Activity, Batch, Control, Item, OrderKey, PacketMeta, Report};
+use crate::pipeline::batch::{
+    Activity, Batch, Control, Item, Opened, OrderKey, PacketMeta, Report,
+};
 use crate::pipeline::flow::{Direction, Flow, FlowKey, FlowLimits, FlowTable, TcpStart};
 use crate::pipeline::fragment::{Defragmenter, FragKey, FragLimits};
 use crate::pipeline::stats::{Counters, MAX_PARSERS};
@@ -43,6 +45,10 @@ struct Transport<'a> {
     dst_port: u16,
     tcp: Option<TcpInfo>,
     payload: &'a [u8],
+    /// TCP options of a SYN without ACK (empty otherwise).
+    syn_options: &'a [u8],
+    /// IP time to live or hop limit.
+    ttl: u8,
 }
 
 #[derive(Clone, Copy)]
@@ -206,13 +212,17 @@ impl Worker {
         } else {
             (payload.ip_number, payload.payload)
         };
-        let Some(t) = transport(number, bytes) else {
+        let Some(mut t) = transport(number, bytes) else {
             if number == IpNumber::TCP || number == IpNumber::UDP {
                 st.counters.bad_transport += 1;
             } else {
                 st.counters.other_ip += 1;
             }
             return;
+        };
+        t.ttl = match &ip {
+            LaxIpSlice::Ipv4(v4) => v4.header().ttl(),
+            LaxIpSlice::Ipv6(v6) => v6.header().hop_limit(),
         };
         let (key, src_is_lo) = FlowKey::of((src, t.src_port), (dst, t.dst_port), t.proto);
         let limits = shard.flows.limits();
@@ -300,6 +310,13 @@ fn transport(number: IpNumber, bytes: &[u8]) -> Option<Transport<'_>> {
                     fin_or_rst: t.fin() || t.rst(),
                 }),
                 payload: t.payload(),
+                // The options follow the 20-byte fixed header.
+                syn_options: if t.syn() && !t.ack() {
+                    t.header_slice().get(20..).unwrap_or_default()
+                } else {
+                    &[]
+                },
+                ttl: 0,
             })
         }
         IpNumber::UDP => {
@@ -310,6 +327,8 @@ fn transport(number: IpNumber, bytes: &[u8]) -> Option<Transport<'_>> {
                 dst_port: u.destination_port(),
                 tcp: None,
                 payload: u.payload(),
+                syn_options: &[],
+                ttl: 0,
             })
         }
         _ => None,
@@ -383,7 +402,13 @@ impl State {
                 ts: meta.ts,
                 client: (client, cmac),
                 server: (server, smac),
-                opened: Some((FlowTable::flow_id(key, meta.ts), sport, t.proto)),
+                opened: Some(Opened {
+                    flow_id: FlowTable::flow_id(key, meta.ts),
+                    port: sport,
+                    proto: t.proto,
+                    syn_shape: (!reply && t.tcp.is_some_and(|c| c.syn))
+                        .then(|| syn_shape(t.ttl, t.syn_options)),
+                }),
             }),
         ));
         Flow {
@@ -707,6 +732,38 @@ impl State {
     }
 }
 
+/// A SYN's shape as p0f describes one: the initial TTL the observed one was counted down from,
+/// and the TCP options in order (`mss`, `nop`, `ws`, `sok`, `sack`, `ts`, `eol`, `?N` for others).
+fn syn_shape(ttl: u8, options: &[u8]) -> String {
+    let initial = match ttl {
+        0..=32 => 32,
+        33..=64 => 64,
+        65..=128 => 128,
+        _ => 255,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&kind) = options.get(i) {
+        let name = match kind {
+            0 => "eol".to_string(),
+            1 => "nop".to_string(),
+            2 => "mss".to_string(),
+            3 => "ws".to_string(),
+            4 => "sok".to_string(),
+            5 => "sack".to_string(),
+            8 => "ts".to_string(),
+            other => format!("?{other}"),
+        };
+        names.push(name);
+        i += match kind {
+            0 => break,
+            1 => 1,
+            _ => usize::from(*options.get(i + 1).unwrap_or(&0)).max(2),
+        };
+    }
+    format!("{initial}:{}", names.join(","))
+}
+
 /// A MAC worth attributing to an endpoint: not all-zero, not multicast or broadcast.
 fn usable(mac: Option<Mac>) -> Option<Mac> {
     mac.filter(|m| !m.is_zero() && !m.is_group())
@@ -794,6 +851,21 @@ mod tests {
         for workers in [2, 3, 8] {
             assert_eq!(items(workers, 100), one, "{workers} workers");
         }
+    }
+
+    #[test]
+    fn syn_shapes_read_like_p0f() {
+        // Windows: MSS 1460, NOP, window scale 8, NOP, NOP, SACK permitted; TTL 125 after 3 hops.
+        let windows = [2, 4, 5, 180, 1, 3, 3, 8, 1, 1, 4, 2];
+        assert_eq!(syn_shape(125, &windows), "128:mss,nop,ws,nop,nop,sok");
+        // Linux: MSS, SACK permitted, timestamps, NOP, window scale.
+        let linux = [
+            2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        assert_eq!(syn_shape(64, &linux), "64:mss,sok,ts,nop,ws");
+        // End of options, an unknown kind, and a length that runs past the end.
+        assert_eq!(syn_shape(255, &[30, 3, 0, 0]), "255:?30,eol");
+        assert_eq!(syn_shape(1, &[2, 200]), "32:mss");
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub enum Matcher {
     Ja4(String),
     /// DHCP vendor class regex.
     DhcpVendorClass(String),
+    /// DHCP parameter request list (option 55), comma-separated in the client's order.
+    DhcpParams(String),
+    /// TCP SYN shape: initial TTL and option order, `128:mss,nop,ws,nop,nop,sok`.
+    TcpSyn(String),
 }
 
 /// A rule, as compiled.
@@ -112,6 +116,10 @@ pub enum Observable<'a> {
     Ja4(&'a str),
     /// A DHCP vendor class.
     DhcpVendorClass(&'a str),
+    /// A DHCP parameter request list, comma-separated.
+    DhcpParams(&'a str),
+    /// A client's TCP SYN shape (`ittl:options`).
+    TcpSyn(&'a str),
 }
 
 /// A rule that matched, with the version its regex captured.
@@ -173,6 +181,8 @@ pub struct Signatures {
     ports: HashMap<u16, Vec<usize>>,
     ja3: HashMap<String, Vec<usize>>,
     ja4: HashMap<String, Vec<usize>>,
+    dhcp_params: HashMap<String, Vec<usize>>,
+    tcp_syn: HashMap<String, Vec<usize>>,
 }
 
 impl Signatures {
@@ -220,6 +230,8 @@ impl Signatures {
             }
             Observable::Ja3(h) => plain(self.ja3.get(h), out),
             Observable::Ja4(h) => plain(self.ja4.get(h), out),
+            Observable::DhcpParams(p) => plain(self.dhcp_params.get(p), out),
+            Observable::TcpSyn(p) => plain(self.tcp_syn.get(p), out),
         }
     }
 
@@ -377,6 +389,12 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
                             Matcher::Port(p) => sigs.ports.entry(*p).or_default().push(i),
                             Matcher::Ja3(h) => sigs.ja3.entry(h.clone()).or_default().push(i),
                             Matcher::Ja4(h) => sigs.ja4.entry(h.clone()).or_default().push(i),
+                            Matcher::DhcpParams(p) => {
+                                sigs.dhcp_params.entry(p.clone()).or_default().push(i)
+                            }
+                            Matcher::TcpSyn(p) => {
+                                sigs.tcp_syn.entry(p.clone()).or_default().push(i)
+                            }
                         }
                         sigs.rules.push(Rule {
                             id: rid,
@@ -486,6 +504,32 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
         }
         found.push(Matcher::Ja4(h.clone()));
     }
+    if let Some(p) = &r.dhcp_params {
+        let ok = !p.is_empty()
+            && p.split(',')
+                .all(|n| n.parse::<u8>().is_ok_and(|v| v.to_string() == n));
+        if !ok {
+            return Err(format!(
+                "dhcp_params {p:?}: option codes 0-255, comma-separated, no spaces"
+            ));
+        }
+        found.push(Matcher::DhcpParams(p.clone()));
+    }
+    if let Some(p) = &r.tcp_syn {
+        let ok = p.split_once(':').is_some_and(|(ttl, opts)| {
+            matches!(ttl, "32" | "64" | "128" | "255")
+                && opts.split(',').all(|o| {
+                    matches!(o, "mss" | "nop" | "ws" | "sok" | "sack" | "ts" | "eol")
+                        || o.starts_with('?')
+                })
+        });
+        if !ok {
+            return Err(format!(
+                "tcp_syn {p:?}: initial TTL (32, 64, 128, 255), a colon, options (mss,nop,ws,sok,sack,ts,eol,?N)"
+            ));
+        }
+        found.push(Matcher::TcpSyn(p.clone()));
+    }
     if !(0.0..=1.0).contains(&r.weight) {
         return Err(format!("weight {}: must be between 0 and 1", r.weight));
     }
@@ -497,7 +541,7 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class".into()),
+        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class, dhcp_params, tcp_syn".into()),
         _ => Err("more than one matcher: a rule matches one observable".into()),
     }
 }
@@ -509,6 +553,8 @@ fn example_observable<'a>(m: &Matcher, text: &'a str) -> Option<Observable<'a>> 
         Matcher::UserAgent(_) => Observable::UserAgent(text),
         Matcher::Url(_) => Observable::Url(text),
         Matcher::DhcpVendorClass(_) => Observable::DhcpVendorClass(text),
+        Matcher::DhcpParams(_) => Observable::DhcpParams(text),
+        Matcher::TcpSyn(_) => Observable::TcpSyn(text),
         Matcher::Ja3(_) => Observable::Ja3(text),
         Matcher::Ja4(_) => Observable::Ja4(text),
         Matcher::Port(_) => Observable::Server(IpAddr::from([192, 0, 2, 1]), text.parse().ok()?),
@@ -574,6 +620,8 @@ fn check_claims(sigs: &Signatures, origins: &[Origin], errors: &mut Vec<SigError
             Matcher::Ja4(h) => format!("ja4 {h}"),
             Matcher::Port(p) => format!("port {p}"),
             Matcher::Cidr(n, p) => format!("cidr {n} {p:?}"),
+            Matcher::DhcpParams(p) => format!("dhcp_params {p}"),
+            Matcher::TcpSyn(p) => format!("tcp_syn {p}"),
             Matcher::UserAgent(_) | Matcher::Url(_) | Matcher::DhcpVendorClass(_) => continue,
         };
         claims.entry(key).or_default().push(i);

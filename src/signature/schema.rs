@@ -143,6 +143,10 @@ pub struct RuleDef {
     pub ja4: Option<String>,
     /// Regular expression over the DHCP vendor class.
     pub dhcp_vendor_class: Option<String>,
+    /// DHCP parameter request list (option 55) in the client's order, comma-separated.
+    pub dhcp_params: Option<String>,
+    /// TCP SYN shape of the client: initial TTL and option order, `128:mss,nop,ws,nop,nop,sok`.
+    pub tcp_syn: Option<String>,
     /// Strength of the evidence, 0 to 1.
     pub weight: f64,
     /// Where the fact comes from (vendor documentation URL preferred).
