@@ -240,6 +240,15 @@ impl Seen {
     }
 }
 
+/// The common name of a certificate subject (`C=US, O=Example, CN=*.example.com`), without a
+/// leading wildcard label.
+fn certificate_name(subject: &str) -> Option<&str> {
+    let cn = subject
+        .split(", ")
+        .find_map(|rdn| rdn.strip_prefix("CN="))?;
+    Some(cn.strip_prefix("*.").unwrap_or(cn)).filter(|n| !n.is_empty())
+}
+
 /// The name in an HTTP Host header, without its port.
 fn host_name(host: &str) -> &str {
     match host.rsplit_once(':') {
@@ -258,6 +267,15 @@ impl Inventory {
             EventBody::Dns(d) if d.kind == "query" => v.push(Seen::new(SeenKind::Name, &d.rrname)),
             EventBody::Tls(t) => {
                 v.extend(t.sni.as_deref().map(|n| Seen::new(SeenKind::Name, n)));
+                // Without SNI (old clients), the certificate's common name names the server.
+                if t.sni.is_none() {
+                    v.extend(
+                        t.subject
+                            .as_deref()
+                            .and_then(certificate_name)
+                            .map(|n| Seen::new(SeenKind::Name, n)),
+                    );
+                }
                 v.push(Seen::new(SeenKind::Ja3, &t.ja3.hash));
                 v.push(Seen::new(SeenKind::Ja4, &t.ja4));
             }
@@ -469,5 +487,25 @@ impl Observer for Inventory {
         self.flows = flows;
         self.buffer_bytes = buffer_bytes;
         self.peak_flows = self.peak_flows.max(flows);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_and_host_names() {
+        assert_eq!(
+            certificate_name("C=US, O=Example Org, CN=*.lic.example.com"),
+            Some("lic.example.com")
+        );
+        assert_eq!(
+            certificate_name("CN=update.example.com, O=X"),
+            Some("update.example.com")
+        );
+        assert_eq!(certificate_name("C=US, O=No Name"), None);
+        assert_eq!(host_name("update.example.com:8080"), "update.example.com");
+        assert_eq!(host_name("[2001:db8::1]:443"), "[2001:db8::1]:443");
     }
 }
