@@ -93,6 +93,9 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
     if c.max_hosts == 0 {
         errors.push("--max-hosts must be at least 1".into());
     }
+    if c.json && c.events.as_deref() == Some("-") {
+        errors.push("--json and --events - both write to stdout: send the events to a file".into());
+    }
     if !(0.0..=1.0).contains(&c.min_confidence) {
         errors.push(format!(
             "--min-confidence {}: must be between 0 and 1",

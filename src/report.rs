@@ -65,10 +65,10 @@ fn host_line(h: &Host, sigs: &Signatures) -> String {
         let _ = write!(s, "  {}", names.join(", "));
     }
     let _ = write!(s, "\n    seen {} .. {}", h.first_seen, h.last_seen);
-    s.push_str(&product_lines(h, sigs));
     if let Some(end) = h.ended {
         let _ = write!(s, " (address given to another MAC at {end})");
     }
+    s.push_str(&product_lines(h, sigs));
     let counts = h.events.nonzero();
     if !counts.is_empty() {
         let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -160,13 +160,19 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
     }
     let _ = write!(
         s,
-        "\nhosts {} (evicted {}, ended records dropped {}, side-table entries cleared {}), dns names {} (evicted {})",
+        "\nhosts {} (evicted {}, ended records dropped {}, side-table entries cleared {}), dns names {} (evicted {}), software evidence dropped {}, waiting DHCP clients dropped {}",
         inv.hosts.len(),
         inv.hosts.evicted,
         inv.hosts.ended_dropped,
         inv.hosts.aux_cleared,
         inv.dns_names.len(),
-        inv.dns_names.evicted
+        inv.dns_names.evicted,
+        inv.hosts
+            .all()
+            .iter()
+            .map(|h| u64::from(h.software.dropped))
+            .sum::<u64>(),
+        inv.pending_dhcp_dropped
     );
     if let Some(l) = live {
         let _ = write!(

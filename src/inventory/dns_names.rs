@@ -26,7 +26,7 @@ struct Entry {
 pub struct DnsNames {
     entries: HashMap<(IpAddr, IpAddr), Entry>,
     capacity: usize,
-    /// Entries removed to make room before they expired.
+    /// Live entries removed to make room (expired ones are simply dropped).
     pub evicted: u64,
 }
 
@@ -75,22 +75,23 @@ impl DnsNames {
             .map(|e| e.name.as_str())
     }
 
+    /// Brings the map down to 7/8 of its capacity, so the scan below is paid once per
+    /// capacity/8 inserts: expired entries go first, then the soonest-expiring live ones
+    /// (counted as evicted).
     fn make_room(&mut self, now: Timestamp) {
-        let before = self.entries.len();
         self.entries.retain(|_, e| e.expires >= now);
-        if self.entries.len() < self.capacity {
+        let target = self.capacity - (self.capacity / 8).max(1);
+        if self.entries.len() <= target {
             return;
         }
-        // Still full of live entries: drop the soonest-expiring eighth at once, so this scan is
-        // paid rarely.
         let mut by_expiry: Vec<(Timestamp, (IpAddr, IpAddr))> =
             self.entries.iter().map(|(a, e)| (e.expires, *a)).collect();
         by_expiry.sort_unstable();
-        let n = (self.capacity / 8).max(1);
-        for (_, a) in by_expiry.into_iter().take(n) {
+        let excess = self.entries.len() - target;
+        for (_, a) in by_expiry.into_iter().take(excess) {
             self.entries.remove(&a);
         }
-        self.evicted += (before - self.entries.len()) as u64;
+        self.evicted += excess as u64;
     }
 }
 

@@ -215,7 +215,7 @@ impl EventCounts {
 }
 
 /// The longest prefix of `s` of at most `max` characters.
-fn truncated(s: &str, max: usize) -> &str {
+pub(crate) fn truncated(s: &str, max: usize) -> &str {
     s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 

@@ -66,6 +66,8 @@ pub struct Inventory {
     /// until the ACK that gives them one.
     pending_dhcp: HashMap<Mac, Vec<Seen>>,
     max_pending: usize,
+    /// Waiting DHCP clients dropped because the table of them was full.
+    pub pending_dhcp_dropped: u64,
 }
 
 impl Inventory {
@@ -81,6 +83,7 @@ impl Inventory {
             min_confidence: limits.min_confidence,
             hits: Vec::new(),
             pending_dhcp: HashMap::new(),
+            pending_dhcp_dropped: 0,
             max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
@@ -327,9 +330,15 @@ impl Inventory {
             return out;
         }
         let sigs = Arc::clone(&self.signatures);
-        // A software event reads from the host's side: the host is its source.
+        // A software event reads from the host's side: the host is its source (for a DHCP
+        // client still at 0.0.0.0, the address it asked for or was given).
         let endpoints = &if endpoints.src_ip == host {
             endpoints.clone()
+        } else if endpoints.dest_ip != host {
+            Endpoints {
+                src_ip: host,
+                ..endpoints.clone()
+            }
         } else {
             Endpoints {
                 src_ip: endpoints.dest_ip,
@@ -344,13 +353,14 @@ impl Inventory {
         for s in seen {
             self.hits.clear();
             sigs.lookup(s.observable(), &mut self.hits);
-            for hit in std::mem::take(&mut self.hits) {
+            let hits = std::mem::take(&mut self.hits);
+            for hit in &hits {
                 let Some(h) = self.hosts.host_mut(host, ts) else {
                     return out;
                 };
                 let Some(change) = h
                     .software
-                    .record(&sigs, &hit, &s.text, ts, self.min_confidence)
+                    .record(&sigs, hit, &s.text, ts, self.min_confidence)
                 else {
                     continue;
                 };
@@ -385,6 +395,7 @@ impl Inventory {
                     }),
                 });
             }
+            self.hits = hits;
         }
         out
     }
@@ -400,6 +411,7 @@ impl Inventory {
                     .or(d.requested_ip);
                 if let (None, Some(mac)) = (host, d.client_mac) {
                     if self.pending_dhcp.len() >= self.max_pending {
+                        self.pending_dhcp_dropped += self.pending_dhcp.len() as u64;
                         self.pending_dhcp.clear();
                     }
                     self.pending_dhcp.insert(mac, Self::observables(ev));
@@ -421,38 +433,42 @@ impl Inventory {
         host.filter(|h| self.hosts.is_home(h))
     }
 
-    /// A flow opened by a home host: its server address and port, and the name that address had in
-    /// a DNS answer shortly before (for flows that carry no name of their own).
+    /// Observables of a flow of a home host. At its start: the server's address and port, and
+    /// the SYN's shape. At the end of a flow that named nothing itself (no SNI, Host or query):
+    /// the name its client's own DNS lookup gave that address when the flow began.
     fn infer_flow(&mut self, a: &Activity) -> Vec<Event> {
-        let Some(opened) = &a.opened else {
-            return Vec::new();
-        };
         let (client, server) = (a.client.0, a.server.0);
         if !self.hosts.is_home(&client) || self.signatures.rules.is_empty() {
             return Vec::new();
         }
-        let resolved = self
-            .dns_names
-            .lookup(client, server, a.ts)
-            .map(str::to_string);
-        let port = opened.port;
-        let mut seen = vec![Seen {
-            kind: SeenKind::Server(server, port),
-            text: format!("{server}:{port}"),
-        }];
-        if let Some(shape) = &opened.syn_shape {
-            seen.push(Seen::new(SeenKind::TcpSyn, shape));
-        }
-        if let Some(n) = resolved.as_deref() {
-            seen.push(Seen::new(SeenKind::Name, n));
-        }
+        let mut seen = Vec::new();
+        let flow = match (&a.opened, &a.unnamed) {
+            (Some(opened), _) => {
+                seen.push(Seen {
+                    kind: SeenKind::Server(server, opened.port),
+                    text: format!("{server}:{}", opened.port),
+                });
+                if let Some(shape) = &opened.syn_shape {
+                    seen.push(Seen::new(SeenKind::TcpSyn, shape));
+                }
+                opened
+            }
+            (None, Some(unnamed)) => {
+                let Some(name) = self.dns_names.lookup(client, server, unnamed.at) else {
+                    return Vec::new();
+                };
+                seen.push(Seen::new(SeenKind::Name, name));
+                unnamed
+            }
+            (None, None) => return Vec::new(),
+        };
         let endpoints = Endpoints {
-            flow_id: opened.flow_id,
+            flow_id: flow.flow_id,
             src_ip: client,
             src_port: 0,
             dest_ip: server,
-            dest_port: port,
-            proto: opened.proto,
+            dest_port: flow.port,
+            proto: flow.proto,
             src_mac: a.client.1,
             dest_mac: a.server.1,
         };

@@ -7,9 +7,9 @@
 //! stronger than many hits of one. Everything per host is capped.
 
 use crate::event::Timestamp;
+use crate::inventory::hosts::truncated;
 use crate::signature::schema::EvidenceKind;
 use crate::signature::{Hit, Signatures};
-use serde::Serialize;
 
 /// Products tracked per host; a campus PC shows a few dozen at most.
 pub const MAX_PRODUCTS_PER_HOST: usize = 32;
@@ -17,16 +17,18 @@ pub const MAX_PRODUCTS_PER_HOST: usize = 32;
 pub const MAX_EVIDENCE_PER_PRODUCT: usize = 6;
 /// Versions remembered per product (upgrades within a capture are few).
 pub const MAX_VERSIONS_PER_PRODUCT: usize = 4;
+/// What evidence from a shared observable counts for: it points at several products at once, so
+/// it alone should not report a product (a 0.5 shared rule counts 0.3, under the default minimum).
+pub const SHARED_DISCOUNT: f64 = 0.6;
 /// Longest observable kept with a piece of evidence, in characters.
 pub const MAX_OBSERVABLE_CHARS: usize = 96;
 
 /// One rule's matches on one host.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     /// What the rule's traffic shows.
     pub kind: EvidenceKind,
     /// Index of the rule in the signatures.
-    #[serde(skip)]
     pub rule: usize,
     /// The first observable that matched (a name, a User-Agent, `address:port`…).
     pub observable: String,
@@ -52,11 +54,18 @@ pub struct HostProduct {
 }
 
 impl HostProduct {
-    /// Confidence from the evidence kinds and the rules' weights.
+    /// Confidence from the evidence kinds and the rules' weights; evidence from a rule whose
+    /// observable other products claim too counts [`SHARED_DISCOUNT`] of its weight.
     pub fn confidence(&self, sigs: &Signatures) -> f64 {
         let mut strongest: Vec<(EvidenceKind, f64)> = Vec::new();
         for e in &self.evidence {
-            let w = sigs.rules.get(e.rule).map_or(0.0, |r| r.weight);
+            let w = sigs.rules.get(e.rule).map_or(0.0, |r| {
+                if r.shared {
+                    r.weight * SHARED_DISCOUNT
+                } else {
+                    r.weight
+                }
+            });
             match strongest.iter_mut().find(|(k, _)| *k == e.kind) {
                 Some((_, best)) => *best = best.max(w),
                 None => strongest.push((e.kind, w)),
@@ -82,11 +91,6 @@ pub struct HostSoftware {
     pub products: Vec<HostProduct>,
     /// Matches dropped because a cap was reached.
     pub dropped: u32,
-}
-
-/// The longest prefix of `s` of at most `max` characters.
-fn truncated(s: &str, max: usize) -> &str {
-    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 
 impl HostSoftware {
@@ -169,7 +173,10 @@ mod tests {
     use super::*;
 
     fn sigs() -> Signatures {
-        let dir = std::env::temp_dir().join(format!("wiretally-software-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("wiretally-software-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let rule = |id: &str, kind: &str, domain: &str, w: f64| {

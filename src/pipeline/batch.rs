@@ -91,6 +91,9 @@ pub struct Activity {
     pub server: (IpAddr, Option<Mac>),
     /// At a flow's start, what it opened with (the end of a flow reports `None`).
     pub opened: Option<Opened>,
+    /// At the end of a flow that gave no event (no name of its own: no SNI, Host or query), how
+    /// it had opened, so it can be named through its client's DNS lookups.
+    pub unnamed: Option<Opened>,
 }
 
 /// How a flow started.
@@ -105,6 +108,8 @@ pub struct Opened {
     /// For a TCP flow seen from its SYN: the client's initial TTL and option order
     /// (`128:mss,nop,ws,nop,nop,sok`), a weak operating-system hint in the manner of p0f.
     pub syn_shape: Option<String>,
+    /// When the flow began.
+    pub at: crate::event::Timestamp,
 }
 
 /// Something a worker produced.

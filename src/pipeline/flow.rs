@@ -241,7 +241,7 @@ impl FlowTable {
         self.flows.remove(key)
     }
 
-    /// Inserts a flow; the caller has made room with [`FlowTable::make_room`].
+    /// Inserts a flow; the caller has made room with [`FlowTable::full`] and [`FlowTable::evict_oldest`].
     pub fn insert(&mut self, key: FlowKey, flow: Flow) -> &mut Flow {
         self.flows.entry(key).insert_entry(flow).into_mut()
     }

@@ -408,7 +408,9 @@ impl State {
                     proto: t.proto,
                     syn_shape: (!reply && t.tcp.is_some_and(|c| c.syn))
                         .then(|| syn_shape(t.ttl, t.syn_options)),
+                    at: meta.ts,
                 }),
+                unnamed: None,
             }),
         ));
         Flow {
@@ -710,9 +712,9 @@ impl State {
             self.collect(&mut flow, seq, phase);
         }
         let (client, server) = if flow.client_is_lo {
-            (key.lo.0, key.hi.0)
+            (key.lo, key.hi)
         } else {
-            (key.hi.0, key.lo.0)
+            (key.hi, key.lo)
         };
         let order = OrderKey {
             seq,
@@ -724,9 +726,17 @@ impl State {
             order,
             Item::Activity(Activity {
                 ts: flow.last_ts,
-                client: (client, flow.macs[0]),
-                server: (server, flow.macs[1]),
+                client: (client.0, flow.macs[0]),
+                server: (server.0, flow.macs[1]),
                 opened: None,
+                // Only the activity record (index 0) and no event: the flow named nothing itself.
+                unnamed: (flow.events <= 1).then_some(Opened {
+                    flow_id: flow.id,
+                    port: server.1,
+                    proto: key.proto,
+                    syn_shape: None,
+                    at: flow.first_ts,
+                }),
             }),
         ));
     }

@@ -9,7 +9,7 @@
 //!
 //! No-panic promise: [`parse_client_datagram`], [`parse_initial_frames`] and [`initial_keys`]
 //! never panic, never loop unboundedly and never allocate in proportion to a number read from the
-//! wire, whatever bytes they are given. Every read goes through [`Reader`], which checks bounds
+//! wire, whatever bytes they are given. Every read goes through `Reader`, which checks bounds
 //! with `get` and `checked_add`; loops over coalesced packets and CRYPTO frames are capped by the
 //! named constants below, and every other loop consumes at least one byte per turn. The caller's
 //! buffer is never modified: each Initial packet is copied once, and header protection is removed
