@@ -5,10 +5,12 @@
 //! test says why and returns without checking anything. All addresses are in 198.18.0.0/15 and
 //! nothing is routed out of the namespaces.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn lab() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
@@ -87,19 +89,8 @@ fn run_captures_real_clients_on_a_veth() {
         .spawn()
         .unwrap();
     // The sensor announces itself once libpcap has the interface open.
-    let mut stderr = sensor.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let started = Instant::now();
-    while !String::from_utf8_lossy(&seen).contains("capturing on") {
-        let mut buf = [0u8; 256];
-        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
-        assert!(
-            n > 0 && started.elapsed() < Duration::from_secs(20),
-            "sensor did not start: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let stderr = common::StderrLines::of(&mut sensor);
+    stderr.wait_for("capturing on", Duration::from_secs(20));
 
     let clients = Command::new(lab())
         .args(["clients", &id])
@@ -113,8 +104,7 @@ fn run_captures_real_clients_on_a_veth() {
         .args(["-TERM", &sensor.id().to_string()])
         .status();
     let status = sensor.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let rest = stderr.rest();
     assert!(status.success(), "sensor exit {status:?}: {rest}");
     assert!(
         rest.contains("libpcap: received"),

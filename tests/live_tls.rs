@@ -8,10 +8,12 @@
 //! Needs root, the lab's packages, chromium, tshark and tcpdump; otherwise it says what is
 //! missing and is skipped. All addresses are in 198.18.0.0/15 inside namespaces the test made.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn lab() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
@@ -59,24 +61,6 @@ impl Drop for Lab {
             .env("LAB_ID", &self.id)
             .output();
     }
-}
-
-/// Waits until a child's stderr contains `needle`.
-fn wait_for_stderr(child: &mut Child, needle: &str) -> std::process::ChildStderr {
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let started = Instant::now();
-    while !String::from_utf8_lossy(&seen).contains(needle) {
-        let mut buf = [0u8; 256];
-        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
-        assert!(
-            n > 0 && started.elapsed() < Duration::from_secs(20),
-            "no {needle:?}: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&buf[..n]);
-    }
-    stderr
 }
 
 /// tshark's ClientHello fields (sni, alpn, ja3) by client port.
@@ -258,7 +242,8 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _recorder_err = wait_for_stderr(&mut recorder, "listening on");
+    let recorder_lines = common::StderrLines::of(&mut recorder);
+    recorder_lines.wait_for("listening on", Duration::from_secs(20));
     let mut sensor = Command::new("ip")
         .args([
             "netns",
@@ -274,7 +259,8 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut sensor_err = wait_for_stderr(&mut sensor, "capturing on");
+    let sensor_lines = common::StderrLines::of(&mut sensor);
+    sensor_lines.wait_for("capturing on", Duration::from_secs(20));
     let sensor_pid = sensor.id();
     guard.children.push(recorder);
 
@@ -292,8 +278,7 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         .args(["-TERM", &sensor_pid.to_string()])
         .status();
     assert!(sensor.wait().unwrap().success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut sensor_err, &mut rest).unwrap();
+    let rest = sensor_lines.rest();
     let recorder_pid = guard.children[0].id();
     let _ = Command::new("kill")
         .args(["-INT", &recorder_pid.to_string()])

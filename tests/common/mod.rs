@@ -222,3 +222,45 @@ pub fn analyze_events(files: &[&Path], extra: &[&str]) -> Vec<serde_json::Value>
 pub fn of_type<'a>(events: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
     events.iter().filter(|e| e["event_type"] == t).collect()
 }
+
+/// A child's stderr, read line by line on a thread, so that waiting for a line can time out
+/// instead of blocking on a child that hangs silently.
+pub struct StderrLines {
+    rx: std::sync::mpsc::Receiver<String>,
+}
+
+impl StderrLines {
+    /// Starts reading the child's (piped) stderr.
+    pub fn of(child: &mut std::process::Child) -> Self {
+        use std::io::BufRead;
+        let err = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StderrLines { rx }
+    }
+
+    /// Waits until a line contains `needle`; fails the test after `timeout`.
+    pub fn wait_for(&self, needle: &str, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no {needle:?} within {timeout:?}; stderr so far: {seen:?}"),
+            }
+        }
+    }
+
+    /// Every line after those waited for, until the child closes stderr.
+    pub fn rest(self) -> String {
+        self.rx.iter().collect::<Vec<_>>().join("\n")
+    }
+}
