@@ -21,11 +21,6 @@ impl Timestamp {
         Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
     }
 
-    /// Whole seconds since the epoch.
-    pub fn secs(self) -> i64 {
-        self.0.div_euclid(1_000_000)
-    }
-
     /// This timestamp plus `secs` seconds.
     pub fn plus_secs(self, secs: u64) -> Self {
         Timestamp(
@@ -99,14 +94,6 @@ impl Proto {
         match self {
             Proto::Tcp => "TCP",
             Proto::Udp => "UDP",
-        }
-    }
-
-    /// The IP protocol number.
-    pub fn number(self) -> u8 {
-        match self {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
         }
     }
 }

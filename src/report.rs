@@ -100,8 +100,15 @@ pub fn host_summary(inv: &Inventory) -> String {
 /// Run statistics for stderr.
 pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> String {
     let mut s = format!(
-        "packets {} ({} bytes), non-IP {}, flows {} (timed out {}, evicted {}), events {}",
-        c.packets, c.bytes, c.non_ip, c.flows_created, c.flows_timed_out, c.flows_evicted, c.events
+        "packets {} ({} bytes), non-IP {}, flows {} (timed out {}, evicted {}, at most {} at once), events {}",
+        c.packets,
+        c.bytes,
+        c.non_ip,
+        c.flows_created,
+        c.flows_timed_out,
+        c.flows_evicted,
+        inv.peak_flows,
+        c.events
     );
     let errors: Vec<String> = c
         .decode_errors_by_reason()

@@ -254,11 +254,6 @@ impl HomeNets {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }
-
-    /// The networks.
-    pub fn nets(&self) -> &[IpNet] {
-        &self.0
-    }
 }
 
 /// Ended records kept for the report; older ones are dropped (and counted).

@@ -221,11 +221,6 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Bytes of table memory, entries and control bytes included (not stream buffers).
-    pub fn table_bytes(&self) -> usize {
-        self.flows.capacity() * (std::mem::size_of::<(FlowKey, Flow)>() + 1)
-    }
-
     /// The limits in force.
     pub fn limits(&self) -> FlowLimits {
         self.limits
