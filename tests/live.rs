@@ -7,69 +7,18 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn lab() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
-}
-
-/// Why this machine cannot run the lab, if it cannot.
-fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root".into());
-    }
-    for tool in ["ip", "dnsmasq", "udhcpc", "dig", "curl", "python3"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .ok()?;
-        if !found.status.success() {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
-}
-
-/// Tears the lab down however the test ends.
-struct Lab {
-    id: String,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(lab())
-            .args(["down", &self.id])
-            .env("LAB_ID", &self.id)
-            .output();
-    }
-}
-
 #[test]
 fn run_captures_real_clients_on_a_veth() {
-    if let Some(why) = missing_prerequisite() {
+    if let Some(why) = common::lab_missing(&["ip", "dnsmasq", "udhcpc", "dig", "curl", "python3"]) {
         eprintln!("SKIPPED run_captures_real_clients_on_a_veth: {why}");
         return;
     }
     let id = format!("t{}", std::process::id() % 100_000);
-    let up = Command::new(lab())
-        .arg("up")
-        .env("LAB_ID", &id)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let guard = Lab { id: id.clone() };
-    assert!(up.status.success(), "lab up failed");
-    let vars: HashMap<String, String> = String::from_utf8_lossy(&up.stdout)
-        .lines()
-        .filter_map(|l| {
-            l.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    let lab = common::Lab::up(&id);
+    let vars = &lab.vars;
     let (ns, iface) = (&vars["LAB_SRV_NS"], &vars["LAB_SRV_IF"]);
 
     let events = std::env::temp_dir().join(format!("wiretally-live-{id}.ndjson"));
@@ -92,13 +41,7 @@ fn run_captures_real_clients_on_a_veth() {
     let stderr = common::StderrLines::of(&mut sensor);
     stderr.wait_for("capturing on", Duration::from_secs(20));
 
-    let clients = Command::new(lab())
-        .args(["clients", &id])
-        .env("LAB_ID", &id)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(clients.status.success(), "clients failed");
+    lab.run("clients");
     std::thread::sleep(Duration::from_millis(500));
     let _ = Command::new("kill")
         .args(["-TERM", &sensor.id().to_string()])
@@ -110,7 +53,7 @@ fn run_captures_real_clients_on_a_veth() {
         rest.contains("libpcap: received"),
         "stop prints libpcap's counts: {rest}"
     );
-    drop(guard);
+    drop(lab);
 
     let text = std::fs::read_to_string(&events).unwrap();
     let evs: Vec<serde_json::Value> = text

@@ -10,14 +10,10 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn lab() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
-}
 
 fn ja4plus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ja4plus-venv/bin/ja4plus");
@@ -25,42 +21,15 @@ fn ja4plus() -> Option<PathBuf> {
 }
 
 fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root".into());
-    }
-    for tool in [
+    let tools = [
         "ip", "dnsmasq", "udhcpc", "dig", "curl", "python3", "openssl", "chromium", "tshark",
         "tcpdump",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .ok()?;
-        if !found.status.success() {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    ja4plus()
-        .is_none()
-        .then(|| "target/ja4plus-venv is missing (scripts/deps.sh test makes it)".into())
-}
-
-struct Lab {
-    id: String,
-    children: Vec<Child>,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-        }
-        let _ = Command::new(lab())
-            .args(["down", &self.id])
-            .env("LAB_ID", &self.id)
-            .output();
-    }
+    ];
+    common::lab_missing(&tools).or_else(|| {
+        ja4plus()
+            .is_none()
+            .then(|| "target/ja4plus-venv is missing (scripts/deps.sh test makes it)".into())
+    })
 }
 
 /// tshark's ClientHello fields (sni, alpn, ja3) by client port.
@@ -200,24 +169,8 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         return;
     }
     let id = format!("s{}", std::process::id() % 100_000);
-    let up = Command::new(lab())
-        .arg("up")
-        .env("LAB_ID", &id)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let mut guard = Lab {
-        id: id.clone(),
-        children: Vec::new(),
-    };
-    assert!(up.status.success(), "lab up failed");
-    let vars: HashMap<String, String> = String::from_utf8_lossy(&up.stdout)
-        .lines()
-        .filter_map(|l| {
-            l.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    let mut lab = common::Lab::up(&id);
+    let vars = lab.vars.clone();
     let (ns, iface) = (&vars["LAB_SRV_NS"], &vars["LAB_SRV_IF"]);
     let dir = std::env::temp_dir().join(format!("wiretally-live-tls-{id}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -262,16 +215,10 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
     let sensor_lines = common::StderrLines::of(&mut sensor);
     sensor_lines.wait_for("capturing on", Duration::from_secs(20));
     let sensor_pid = sensor.id();
-    guard.children.push(recorder);
+    lab.children.push(recorder);
 
     for step in ["clients", "tls-clients"] {
-        let out = Command::new(lab())
-            .args([step, &id])
-            .env("LAB_ID", &id)
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{step} failed");
+        lab.run(step);
     }
     std::thread::sleep(Duration::from_millis(500));
     let _ = Command::new("kill")
@@ -279,12 +226,12 @@ fn live_tls_and_quic_hellos_match_the_reference_tools() {
         .status();
     assert!(sensor.wait().unwrap().success());
     let rest = sensor_lines.rest();
-    let recorder_pid = guard.children[0].id();
+    let recorder_pid = lab.children[0].id();
     let _ = Command::new("kill")
         .args(["-INT", &recorder_pid.to_string()])
         .status();
-    let _ = guard.children[0].wait();
-    drop(guard);
+    let _ = lab.children[0].wait();
+    drop(lab);
 
     let evs: Vec<serde_json::Value> = std::fs::read_to_string(&events)
         .unwrap()

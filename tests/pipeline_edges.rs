@@ -21,28 +21,6 @@ fn hosts(events: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
-fn run(frames: &[Frame], extra: &[&str]) -> (Vec<serde_json::Value>, String) {
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = temp_dir(&format!("edge-{n}"));
-    let pcap = dir.join("edge.pcap");
-    write_pcap(&pcap, 1, frames);
-    let mut args = vec!["analyze", "--events", "-", pcap.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let out = wiretally(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (events, String::from_utf8(out.stderr).unwrap())
-}
-
 #[test]
 fn data_in_the_syn_is_not_cut() {
     // TCP Fast Open: the request rides on the SYN; its first byte is at ISN + 1.
@@ -59,7 +37,7 @@ fn data_in_the_syn_is_not_cut() {
             b"",
         ),
     ];
-    assert_eq!(hosts(&run(&frames, &[]).0), ["tfo.example"]);
+    assert_eq!(hosts(&run_capture(&frames, &[]).0), ["tfo.example"]);
 }
 
 #[test]
@@ -83,7 +61,7 @@ fn a_new_connection_on_reused_ports_is_a_new_flow() {
         tcp(T0 + 2_000_010, (S, 80), (C, 40001), 7000, 5001, "SA", b""),
         tcp(T0 + 2_000_020, (C, 40001), (S, 80), 5001, 7001, "AP", &b),
     ];
-    let (events, stderr) = run(&frames, &[]);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert_eq!(hosts(&events), ["first.example", "second.example"]);
     assert!(stderr.contains("TCP ports reused 1"), "{stderr}");
     let ids: Vec<_> = of_type(&events, "http")
@@ -100,7 +78,7 @@ fn a_capture_that_misses_the_syn_still_reads_the_client() {
         tcp(T0, (S, 80), (C, 40002), 900, 101, "SA", b""),
         tcp(T0 + 10, (C, 40002), (S, 80), 101, 901, "AP", &req),
     ];
-    let events = run(&frames, &[]).0;
+    let events = run_capture(&frames, &[]).0;
     assert_eq!(hosts(&events), ["asym.example"]);
     assert_eq!(
         of_type(&events, "http")[0]["src_ip"],
@@ -124,7 +102,7 @@ fn connections_open_before_the_capture_are_picked_up() {
             b"HTTP/1.1 204 No Content\r\nServer: mid\r\n\r\n",
         ),
     ];
-    let (events, stderr) = run(&frames, &[]);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert_eq!(of_type(&events, "http")[0]["http"]["server"], "mid");
     assert!(stderr.contains("picked up mid-stream 2"), "{stderr}");
 }
@@ -155,7 +133,7 @@ fn dns_over_tcp_yields_both_messages() {
             &fa,
         ),
     ];
-    let events = run(&frames, &[]).0;
+    let events = run_capture(&frames, &[]).0;
     let dns = of_type(&events, "dns");
     assert_eq!(dns.len(), 2);
     assert_eq!(
@@ -185,7 +163,7 @@ fn event_macs_are_the_packets_own() {
         ),
         second,
     ];
-    let events = run(&frames, &[]).0;
+    let events = run_capture(&frames, &[]).0;
     assert_eq!(events[1]["src_mac"], "02:bb:00:00:00:02");
     assert_eq!(events[1]["dhcp"]["client_mac"], "02:bb:00:00:00:02");
     assert_eq!(events[0]["flow_id"], events[1]["flow_id"]);
@@ -231,7 +209,7 @@ fn output_is_identical_across_worker_counts_when_tables_are_full() {
     let dir = temp_dir("flood");
     let pcap = dir.join("flood.pcap");
     write_pcap(&pcap, 1, &flood());
-    let run = |w: &str| {
+    let with_workers = |w: &str| {
         let out = wiretally(&[
             "analyze",
             "--events",
@@ -245,7 +223,7 @@ fn output_is_identical_across_worker_counts_when_tables_are_full() {
         assert!(out.status.success());
         (out.stdout, String::from_utf8(out.stderr).unwrap())
     };
-    let (one, stderr) = run("1");
+    let (one, stderr) = with_workers("1");
     assert!(stderr.contains("evicted"), "{stderr}");
     let evicted: u64 = stderr
         .split("evicted ")
@@ -257,8 +235,8 @@ fn output_is_identical_across_worker_counts_when_tables_are_full() {
         .parse()
         .unwrap();
     assert!(evicted > 10_000, "the flood overflowed the table: {stderr}");
-    assert_eq!(one, run("2").0);
-    assert_eq!(one, run("3").0);
+    assert_eq!(one, with_workers("2").0);
+    assert_eq!(one, with_workers("3").0);
     let lines = String::from_utf8(one).unwrap().lines().count();
     assert_eq!(lines, 100, "every exchange is still reported");
 }
@@ -288,7 +266,7 @@ fn stream_buffers_are_bounded_by_their_budget() {
             &[b'x'; 1400],
         ));
     }
-    let (_, stderr) = run(&frames, &["--stream-memory-mib", "1"]);
+    let (_, stderr) = run_capture(&frames, &["--stream-memory-mib", "1"]);
     let exhausted: u64 = stderr
         .split("budget exhausted ")
         .nth(1)
@@ -313,7 +291,7 @@ fn idle_flows_time_out_and_are_counted() {
             &dns_query(2, "b.example", 1),
         ),
     ];
-    let (events, stderr) = run(&frames, &[]);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert_ne!(events[0]["flow_id"], events[1]["flow_id"]);
     assert!(
         stderr.contains("flows 2 (timed out 1, evicted 0,"),
@@ -402,7 +380,7 @@ fn ipv6_with_extension_headers_and_fragments() {
             data: eth(&frag(0, true, &ans_udp[..cut])),
         },
     ];
-    let (events, stderr) = run(&frames, &[]);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert_eq!(events.len(), 2, "{stderr}");
     assert_eq!(events[0]["src_ip"], "fd00::7");
     assert_eq!(events[0]["dns"]["rrtype"], "AAAA");

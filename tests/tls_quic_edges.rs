@@ -64,28 +64,6 @@ fn server_hello(retry: bool) -> Vec<u8> {
 
 const CCS: [u8; 6] = [20, 3, 3, 0, 1, 1];
 
-fn run(frames: &[Frame]) -> (Vec<serde_json::Value>, String) {
-    run_with(frames, &[])
-}
-
-fn run_with(frames: &[Frame], extra: &[&str]) -> (Vec<serde_json::Value>, String) {
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = temp_dir(&format!("tlsq-{n}"));
-    let pcap = dir.join("t.pcap");
-    write_pcap(&pcap, 1, frames);
-    let mut args = vec!["analyze", "--events", "-", pcap.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let out = wiretally(&args);
-    assert!(out.status.success());
-    let events = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (events, String::from_utf8(out.stderr).unwrap())
-}
-
 /// Frames of a connection: handshake, then each payload in its own segment in the given direction.
 fn connection(port: u16, payloads: &[(bool, Vec<u8>)]) -> Vec<Frame> {
     let (mut cs, mut ss) = (1000u32, 9000u32);
@@ -113,7 +91,7 @@ fn one_connection_gives_at_most_two_hellos() {
     let payloads: Vec<(bool, Vec<u8>)> = (0..6)
         .map(|i| (true, client_hello(&format!("h{i}.example"))))
         .collect();
-    let (events, _) = run(&connection(40100, &payloads));
+    let (events, _) = run_capture(&connection(40100, &payloads), &[]);
     let snis: Vec<&str> = events
         .iter()
         .map(|e| e["tls"]["sni"].as_str().unwrap())
@@ -135,7 +113,7 @@ fn hello_retry_request_with_a_separate_change_cipher_spec() {
             (false, server_hello(false)),
         ],
     );
-    let (events, _) = run(&frames);
+    let (events, _) = run_capture(&frames, &[]);
     assert_eq!(events.len(), 2, "{events:?}");
     for e in &events {
         assert_eq!(e["tls"]["version"], "TLS 1.3");
@@ -147,7 +125,7 @@ fn hello_retry_request_with_a_separate_change_cipher_spec() {
 fn a_hello_cut_short_is_counted() {
     let hello = client_hello("cut.example");
     let frames = connection(40102, &[(true, hello[..30].to_vec())]);
-    let (events, stderr) = run(&frames);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert!(events.is_empty());
     assert!(stderr.contains("TCP stream starts 1"), "{stderr}");
 }
@@ -163,7 +141,7 @@ fn a_quic_initial_sent_again_gives_one_event() {
     let frames: Vec<Frame> = (0..3)
         .map(|i| udp(T0 + i, (C, 50000), (S, 443), &initial))
         .collect();
-    let (events, stderr) = run(&frames);
+    let (events, stderr) = run_capture(&frames, &[]);
     assert_eq!(events.len(), 1, "{stderr}");
     assert_eq!(events[0]["quic"]["sni"], "example.com");
     assert_eq!(events[0]["quic"]["version"], "1");
@@ -195,7 +173,7 @@ fn datagrams_without_state_never_exhaust_the_budget() {
             &[b'x'; 1400],
         ));
     }
-    let tcp_only = run_with(&frames, &["--stream-memory-mib", "1"]).1;
+    let tcp_only = run_capture(&frames, &["--stream-memory-mib", "1"]).1;
     // ...and DNS queries, which keep no state, must not be counted against it.
     for i in 0..200u16 {
         frames.push(udp(
@@ -205,7 +183,7 @@ fn datagrams_without_state_never_exhaust_the_budget() {
             &dns_query(i, "a.example", 1),
         ));
     }
-    let with_dns = run_with(&frames, &["--stream-memory-mib", "1"]).1;
+    let with_dns = run_capture(&frames, &["--stream-memory-mib", "1"]).1;
     let exhausted = |s: &str| {
         s.split("budget exhausted ").nth(1).map(|t| {
             t.split(|c: char| !c.is_ascii_digit())

@@ -264,3 +264,111 @@ impl StderrLines {
         self.rx.iter().collect::<Vec<_>>().join("\n")
     }
 }
+
+/// Why this machine cannot run the namespace lab with these tools, if it cannot.
+pub fn lab_missing(tools: &[&str]) -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not root".into());
+    }
+    for tool in tools {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .ok()?;
+        if !found.status.success() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    None
+}
+
+/// A running namespace lab (tests/lab.sh): torn down, with the processes the test started in
+/// it, however the test ends.
+pub struct Lab {
+    /// The lab's id (namespace and interface suffix).
+    pub id: String,
+    /// What `lab.sh up` printed: LAB_SRV_NS, LAB_SRV_IF…
+    pub vars: std::collections::HashMap<String, String>,
+    /// Processes to kill before the lab goes down.
+    pub children: Vec<std::process::Child>,
+}
+
+impl Lab {
+    /// The lab script.
+    pub fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab.sh")
+    }
+
+    /// Builds the lab `id`.
+    pub fn up(id: &str) -> Lab {
+        let up = Command::new(Self::script())
+            .arg("up")
+            .env("LAB_ID", id)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap();
+        let mut lab = Lab {
+            id: id.to_string(),
+            vars: Default::default(),
+            children: Vec::new(),
+        };
+        assert!(up.status.success(), "lab up failed");
+        lab.vars = String::from_utf8_lossy(&up.stdout)
+            .lines()
+            .filter_map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        lab
+    }
+
+    /// Runs a lab step (`clients`, `tls-clients`) and checks it succeeded.
+    pub fn run(&self, step: &str) {
+        let out = Command::new(Self::script())
+            .args([step, &self.id])
+            .env("LAB_ID", &self.id)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{step} failed");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new(Self::script())
+            .args(["down", &self.id])
+            .env("LAB_ID", &self.id)
+            .output();
+    }
+}
+
+/// Runs `analyze --events -` with extra arguments on frames written as a pcap; returns the
+/// events and stderr.
+pub fn run_capture(frames: &[Frame], extra: &[&str]) -> (Vec<serde_json::Value>, String) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = temp_dir(&format!("capture-{n}"));
+    let pcap = dir.join("c.pcap");
+    write_pcap(&pcap, 1, frames);
+    let mut args = vec!["analyze", "--events", "-", pcap.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = wiretally(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (events, String::from_utf8(out.stderr).unwrap())
+}
