@@ -123,6 +123,7 @@ do_up() {
         --host-record="secure.lab.test,$SRV_IP" \
         --host-record="www.msftconnecttest.com,$SRV_IP" \
         --host-record="lcs-cops.adobe.io,$SRV_IP" \
+        --host-record="ccmdls.adobe.com,$SRV_IP" \
         --srv-host=_vlmcs._tcp.lab.test,kms.lab.test,1688 \
         --cname=www.lab.test,update.lab.test
     # dnsmasq writes its own pid file (same pid as ours with --keep-in-foreground)
@@ -220,8 +221,11 @@ do_clients() {
         || die "curl failed"
     sleep 0.3
     # What a Windows PC with Adobe Creative Cloud does by itself, against the lab's servers: the
-    # licensing lookup and Windows' connectivity probe (vendor names resolve to the lab server).
+    # licensing and desktop-app update lookups and Windows' connectivity probe (vendor names
+    # resolve to the lab server).
     dig_check lcs-cops.adobe.io A
+    sleep 0.3
+    dig_check ccmdls.adobe.com A
     sleep 0.3
     log "curl http://www.msftconnecttest.com/connecttest.txt"
     in_cli curl -sS --noproxy '*' --max-time 5 -A 'Microsoft NCSI' -o /dev/null \
