@@ -25,7 +25,7 @@ fn product_lines(h: &Host, sigs: &Signatures) -> String {
             .filter_map(|(p, confidence)| {
                 let product = sigs
                     .products
-                    .get(p.product)
+                    .get(p.product as usize)
                     .filter(|x| x.category == category)?;
                 let version = p
                     .versions
@@ -197,14 +197,14 @@ fn products_json(h: &Host, sigs: &Signatures) -> Vec<serde_json::Value> {
         .reported(sigs)
         .into_iter()
         .filter_map(|(p, confidence)| {
-            let product = sigs.products.get(p.product)?;
+            let product = sigs.products.get(p.product as usize)?;
             let evidence: Vec<serde_json::Value> = p
                 .evidence
                 .iter()
                 .map(|e| {
                     serde_json::json!({
                         "kind": e.kind.as_str(),
-                        "rule": sigs.rules.get(e.rule).map_or("", |r| r.id.as_str()),
+                        "rule": sigs.rules.get(e.rule as usize).map_or("", |r| r.id.as_str()),
                         "observable": e.observable,
                         "count": e.count,
                         "first_seen": e.first_seen,

@@ -7,8 +7,9 @@
 //! entries that expire soonest go first, and each eviction is counted.
 
 use crate::event::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Clients keep using an address a little past a tiny TTL; a floor keeps the name with it.
 pub const MIN_TTL_SECS: u64 = 60;
@@ -17,7 +18,8 @@ pub const MAX_TTL_SECS: u64 = 86_400;
 
 #[derive(Debug, Clone)]
 struct Entry {
-    name: String,
+    /// Shared with every other client's entry for the same name.
+    name: Arc<str>,
     expires: Timestamp,
 }
 
@@ -25,6 +27,8 @@ struct Entry {
 #[derive(Debug)]
 pub struct DnsNames {
     entries: HashMap<(IpAddr, IpAddr), Entry>,
+    /// One copy of each name: keyed by client, the same names recur for every host.
+    names: HashSet<Arc<str>>,
     capacity: usize,
     /// Live entries removed to make room (expired ones are simply dropped).
     pub evicted: u64,
@@ -35,6 +39,7 @@ impl DnsNames {
     pub fn new(capacity: usize) -> Self {
         DnsNames {
             entries: HashMap::new(),
+            names: HashSet::new(),
             capacity: capacity.max(1),
             evicted: 0,
         }
@@ -58,13 +63,20 @@ impl DnsNames {
         if !self.entries.contains_key(&addr) && self.entries.len() >= self.capacity {
             self.make_room(now);
         }
-        self.entries.insert(
-            addr,
-            Entry {
-                name: name.to_string(),
-                expires,
-            },
-        );
+        let name = match self.names.get(name) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                // Entries keep their own references, so starting the set over frees nothing
+                // they use; it only stops sharing with names seen before.
+                if self.names.len() >= self.capacity {
+                    self.names.clear();
+                }
+                let shared: Arc<str> = name.into();
+                self.names.insert(Arc::clone(&shared));
+                shared
+            }
+        };
+        self.entries.insert(addr, Entry { name, expires });
     }
 
     /// The name `addr` had for `client` at `now`, if an unexpired answer said so.
@@ -72,7 +84,7 @@ impl DnsNames {
         self.entries
             .get(&(client, addr))
             .filter(|e| e.expires >= now)
-            .map(|e| e.name.as_str())
+            .map(|e| e.name.as_ref())
     }
 
     /// Brings the map down to 7/8 of its capacity, so the scan below is paid once per

@@ -373,7 +373,7 @@ impl Inventory {
                     .software
                     .products
                     .iter()
-                    .find(|p| p.product == rule.product)
+                    .find(|p| p.product as usize == rule.product)
                     .map_or(0.0, |p| p.confidence(&sigs));
                 out.push(Event {
                     timestamp: ts,

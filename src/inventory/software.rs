@@ -12,16 +12,17 @@ use crate::signature::schema::EvidenceKind;
 use crate::signature::{Hit, Signatures};
 
 /// Products tracked per host; a campus PC shows a few dozen at most.
-pub const MAX_PRODUCTS_PER_HOST: usize = 32;
-/// Evidence records per product: enough for each kind and a couple of rules of the same kind.
-pub const MAX_EVIDENCE_PER_PRODUCT: usize = 6;
+pub const MAX_PRODUCTS_PER_HOST: usize = 24;
+/// Evidence records per product: enough for the kinds that decide confidence (a fifth rule of a
+/// kind already seen would not change it).
+pub const MAX_EVIDENCE_PER_PRODUCT: usize = 4;
 /// Versions remembered per product (upgrades within a capture are few).
 pub const MAX_VERSIONS_PER_PRODUCT: usize = 4;
 /// What evidence from a shared observable counts for: it points at several products at once, so
 /// it alone should not report a product (a 0.5 shared rule counts 0.3, under the default minimum).
 pub const SHARED_DISCOUNT: f64 = 0.6;
 /// Longest observable kept with a piece of evidence, in characters.
-pub const MAX_OBSERVABLE_CHARS: usize = 96;
+pub const MAX_OBSERVABLE_CHARS: usize = 80;
 
 /// One rule's matches on one host.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +30,9 @@ pub struct Evidence {
     /// What the rule's traffic shows.
     pub kind: EvidenceKind,
     /// Index of the rule in the signatures.
-    pub rule: usize,
+    pub rule: u32,
     /// The first observable that matched (a name, a User-Agent, `address:port`…).
-    pub observable: String,
+    pub observable: Box<str>,
     /// Matches so far.
     pub count: u32,
     /// First match.
@@ -44,7 +45,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostProduct {
     /// Index of the product in the signatures.
-    pub product: usize,
+    pub product: u32,
     /// Versions captured by rules.
     pub versions: Vec<String>,
     /// Evidence, at most [`MAX_EVIDENCE_PER_PRODUCT`].
@@ -59,7 +60,7 @@ impl HostProduct {
     pub fn confidence(&self, sigs: &Signatures) -> f64 {
         let mut strongest: Vec<(EvidenceKind, f64)> = Vec::new();
         for e in &self.evidence {
-            let w = sigs.rules.get(e.rule).map_or(0.0, |r| {
+            let w = sigs.rules.get(e.rule as usize).map_or(0.0, |r| {
                 if r.shared {
                     r.weight * SHARED_DISCOUNT
                 } else {
@@ -104,11 +105,18 @@ impl HostSoftware {
         min_confidence: f64,
     ) -> Option<Change> {
         let rule = sigs.rules.get(hit.rule)?;
-        let index = match self.products.iter().position(|p| p.product == rule.product) {
+        let (product, rule_index) = (
+            u32::try_from(rule.product).ok()?,
+            u32::try_from(hit.rule).ok()?,
+        );
+        let index = match self.products.iter().position(|p| p.product == product) {
             Some(i) => i,
             None if self.products.len() < MAX_PRODUCTS_PER_HOST => {
+                // Exact capacities: most hosts have a handful of products with one or two pieces
+                // of evidence each, and Vec's growth would double what they hold.
+                self.products.reserve_exact(1);
                 self.products.push(HostProduct {
-                    product: rule.product,
+                    product,
                     versions: Vec::new(),
                     evidence: Vec::new(),
                     reported: false,
@@ -121,15 +129,16 @@ impl HostSoftware {
             }
         };
         let p = &mut self.products[index];
-        if let Some(e) = p.evidence.iter_mut().find(|e| e.rule == hit.rule) {
+        if let Some(e) = p.evidence.iter_mut().find(|e| e.rule == rule_index) {
             e.count = e.count.saturating_add(1);
             e.first_seen = e.first_seen.min(ts);
             e.last_seen = e.last_seen.max(ts);
         } else if p.evidence.len() < MAX_EVIDENCE_PER_PRODUCT {
+            p.evidence.reserve_exact(1);
             p.evidence.push(Evidence {
                 kind: rule.kind,
-                rule: hit.rule,
-                observable: truncated(observable, MAX_OBSERVABLE_CHARS).to_string(),
+                rule: rule_index,
+                observable: truncated(observable, MAX_OBSERVABLE_CHARS).into(),
                 count: 1,
                 first_seen: ts,
                 last_seen: ts,
@@ -141,6 +150,7 @@ impl HostSoftware {
         if let Some(v) = &hit.version {
             let v = truncated(v, MAX_OBSERVABLE_CHARS);
             if !p.versions.iter().any(|x| x == v) && p.versions.len() < MAX_VERSIONS_PER_PRODUCT {
+                p.versions.reserve_exact(1);
                 p.versions.push(v.to_string());
                 new_version = Some(v.to_string());
             }
