@@ -15,6 +15,7 @@ use crate::signature::{Hit, Observable, Signatures};
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
 use software::Change;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
@@ -64,7 +65,7 @@ pub struct Inventory {
     hits: Vec<Hit>,
     /// What DHCP clients that had no address yet showed (vendor class, parameter list), by MAC,
     /// until the ACK that gives them one.
-    pending_dhcp: HashMap<Mac, Vec<Seen>>,
+    pending_dhcp: HashMap<Mac, Vec<Seen<'static>>>,
     max_pending: usize,
     /// Waiting DHCP clients dropped because the table of them was full.
     pub pending_dhcp_dropped: u64,
@@ -213,22 +214,39 @@ enum SeenKind {
     Server(IpAddr, u16),
 }
 
-/// One observable of a host; its text is also what the evidence shows.
-struct Seen {
+/// One observable of a host; its text is also what the evidence shows. It borrows from the
+/// event it came from, so matching a name that no rule wants costs no allocation.
+struct Seen<'a> {
     kind: SeenKind,
-    text: String,
+    text: Cow<'a, str>,
 }
 
-impl Seen {
-    fn new(kind: SeenKind, text: &str) -> Self {
+impl<'a> Seen<'a> {
+    fn new(kind: SeenKind, text: &'a str) -> Self {
         Seen {
             kind,
-            text: text.to_string(),
+            text: Cow::Borrowed(text),
+        }
+    }
+
+    /// A copy that outlives its event, for observables that wait for a DHCP ACK.
+    fn into_owned(self) -> Seen<'static> {
+        Seen {
+            kind: self.kind,
+            text: Cow::Owned(self.text.into_owned()),
+        }
+    }
+
+    /// What the evidence shows: the text, or `address:port` for a server (formatted only on a hit).
+    fn shown(&self) -> Cow<'_, str> {
+        match self.kind {
+            SeenKind::Server(ip, port) => Cow::Owned(format!("{ip}:{port}")),
+            _ => Cow::Borrowed(&self.text),
         }
     }
 
     fn observable(&self) -> Observable<'_> {
-        let t = self.text.as_str();
+        let t = &*self.text;
         match self.kind {
             SeenKind::Name => Observable::Name(t),
             SeenKind::UserAgent => Observable::UserAgent(t),
@@ -264,7 +282,7 @@ fn host_name(host: &str) -> &str {
 
 impl Inventory {
     /// The observables an event shows about its sender.
-    fn observables(ev: &Event) -> Vec<Seen> {
+    fn observables(ev: &Event) -> Vec<Seen<'_>> {
         let mut v = Vec::new();
         match &ev.body {
             EventBody::Dns(d) if d.kind == "query" => v.push(Seen::new(SeenKind::Name, &d.rrname)),
@@ -293,7 +311,7 @@ impl Inventory {
                     v.push(Seen::new(SeenKind::Name, name));
                     v.push(Seen {
                         kind: SeenKind::Url,
-                        text: format!("{name}{}", h.url),
+                        text: Cow::Owned(format!("{name}{}", h.url)),
                     });
                 }
                 if let Some(ua) = h.http_user_agent.as_deref() {
@@ -308,7 +326,7 @@ impl Inventory {
                     let list: Vec<String> = d.params.iter().map(u16::to_string).collect();
                     v.push(Seen {
                         kind: SeenKind::DhcpParams,
-                        text: list.join(","),
+                        text: Cow::Owned(list.join(",")),
                     });
                 }
             }
@@ -354,13 +372,18 @@ impl Inventory {
             self.hits.clear();
             sigs.lookup(s.observable(), &mut self.hits);
             let hits = std::mem::take(&mut self.hits);
+            let shown = if hits.is_empty() {
+                Cow::Borrowed("")
+            } else {
+                s.shown()
+            };
             for hit in &hits {
                 let Some(h) = self.hosts.host_mut(host, ts) else {
                     return out;
                 };
                 let Some(change) = h
                     .software
-                    .record(&sigs, hit, &s.text, ts, self.min_confidence)
+                    .record(&sigs, hit, &shown, ts, self.min_confidence)
                 else {
                     continue;
                 };
@@ -391,7 +414,7 @@ impl Inventory {
                         confidence: (confidence * 1000.0).round() / 1000.0,
                         kind: rule.kind.as_str(),
                         rule: rule.id.clone(),
-                        observable: s.text.clone(),
+                        observable: shown.clone().into_owned(),
                     }),
                 });
             }
@@ -414,7 +437,8 @@ impl Inventory {
                         self.pending_dhcp_dropped += self.pending_dhcp.len() as u64;
                         self.pending_dhcp.clear();
                     }
-                    self.pending_dhcp.insert(mac, Self::observables(ev));
+                    let seen = Self::observables(ev).into_iter().map(Seen::into_owned);
+                    self.pending_dhcp.insert(mac, seen.collect());
                 }
                 host
             }
@@ -446,7 +470,7 @@ impl Inventory {
             (Some(opened), _) => {
                 seen.push(Seen {
                     kind: SeenKind::Server(server, opened.port),
-                    text: format!("{server}:{}", opened.port),
+                    text: Cow::Borrowed(""),
                 });
                 if let Some(shape) = &opened.syn_shape {
                     seen.push(Seen::new(SeenKind::TcpSyn, shape));
@@ -457,7 +481,10 @@ impl Inventory {
                 let Some(name) = self.dns_names.lookup(client, server, unnamed.at) else {
                     return Vec::new();
                 };
-                seen.push(Seen::new(SeenKind::Name, name));
+                seen.push(Seen {
+                    kind: SeenKind::Name,
+                    text: Cow::Owned(name.to_owned()),
+                });
                 unnamed
             }
             (None, None) => return Vec::new(),
