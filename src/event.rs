@@ -62,20 +62,31 @@ impl Mac {
     }
 }
 
+impl Mac {
+    /// The address as `aa:bb:cc:dd:ee:ff`, written into a stack buffer: every event carries two,
+    /// and the formatting machinery cost a tenth of the event writer's time.
+    fn text(&self) -> [u8; 17] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            out[i * 3] = HEX[usize::from(b >> 4)];
+            out[i * 3 + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        out
+    }
+}
+
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        let text = self.text();
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
 impl Serialize for Mac {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let text = self.text();
+        s.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
@@ -442,6 +453,16 @@ impl Serialize for Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mac_text_is_lowercase_colon_hex() {
+        let mac = Mac([0x00, 0x0a, 0xbc, 0xf0, 0x9f, 0xff]);
+        assert_eq!(mac.to_string(), "00:0a:bc:f0:9f:ff");
+        assert_eq!(
+            serde_json::to_string(&mac).unwrap(),
+            "\"00:0a:bc:f0:9f:ff\""
+        );
+    }
 
     #[test]
     fn timestamp_prints_rfc3339_micros() {
