@@ -391,14 +391,32 @@ fn the_quick_start_capture_shows_products() {
         .iter()
         .find(|h| h["hostnames"] == serde_json::json!(["lab-pc-01"]))
         .unwrap();
-    let ids: Vec<&str> = pc["products"]
+    let mut ids: Vec<&str> = pc["products"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert!(
-        ids.contains(&"microsoft.windows") && ids.contains(&"adobe.creative-cloud"),
-        "{ids:?}"
+    ids.sort_unstable();
+    // Exactly what the lab PC showed: nothing from the lab's own names or the generic
+    // User-Agent, one product per category the notice names first.
+    assert_eq!(
+        ids,
+        [
+            "adobe.creative-cloud",
+            "microsoft.defender",
+            "microsoft.office",
+            "microsoft.windows"
+        ]
     );
+    let category = |id: &str| {
+        pc["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["category"].as_str().unwrap().to_string())
+    };
+    assert_eq!(category("microsoft.office").as_deref(), Some("office"));
+    assert_eq!(category("microsoft.defender").as_deref(), Some("antivirus"));
 }

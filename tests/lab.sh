@@ -124,6 +124,10 @@ do_up() {
         --host-record="www.msftconnecttest.com,$SRV_IP" \
         --host-record="lcs-cops.adobe.io,$SRV_IP" \
         --host-record="ccmdls.adobe.com,$SRV_IP" \
+        --host-record="officecdn.microsoft.com,$SRV_IP" \
+        --host-record="ols.officeapps.live.com,$SRV_IP" \
+        --host-record="definitionupdates.microsoft.com,$SRV_IP" \
+        --host-record="wdcp.microsoft.com,$SRV_IP" \
         --srv-host=_vlmcs._tcp.lab.test,kms.lab.test,1688 \
         --cname=www.lab.test,update.lab.test
     # dnsmasq writes its own pid file (same pid as ours with --keep-in-foreground)
@@ -220,12 +224,21 @@ do_clients() {
         --resolve "update.lab.test:80:$SRV_IP" http://update.lab.test/ \
         || die "curl failed"
     sleep 0.3
-    # What a Windows PC with Adobe Creative Cloud does by itself, against the lab's servers: the
-    # licensing and desktop-app update lookups and Windows' connectivity probe (vendor names
-    # resolve to the lab server).
+    # What a Windows PC with Adobe Creative Cloud, Microsoft 365 Apps and Defender does by itself,
+    # against the lab's servers: Creative Cloud's licensing and desktop-app update lookups, Office's
+    # Click-to-Run CDN and licensing service, Defender's definition updates and cloud protection,
+    # and Windows' connectivity probe (vendor names resolve to the lab server).
     dig_check lcs-cops.adobe.io A
     sleep 0.3
     dig_check ccmdls.adobe.com A
+    sleep 0.3
+    dig_check officecdn.microsoft.com A
+    sleep 0.3
+    dig_check ols.officeapps.live.com A
+    sleep 0.3
+    dig_check definitionupdates.microsoft.com A
+    sleep 0.3
+    dig_check wdcp.microsoft.com A
     sleep 0.3
     log "curl http://www.msftconnecttest.com/connecttest.txt"
     in_cli curl -sS --noproxy '*' --max-time 5 -A 'Microsoft NCSI' -o /dev/null \
