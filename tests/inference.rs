@@ -399,7 +399,7 @@ fn the_quick_start_capture_shows_products() {
         .collect();
     ids.sort_unstable();
     // Exactly what the lab PC showed: nothing from the lab's own names or the generic
-    // User-Agent, one product per category the notice names first.
+    // User-Agent, one product each in os, office, antivirus and other.
     assert_eq!(
         ids,
         [
