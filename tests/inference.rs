@@ -298,7 +298,7 @@ fn an_ubuntu_host_updating_from_a_campus_mirror() {
 #[test]
 fn syn_shape_and_dhcp_parameter_list_are_operating_system_hints() {
     // A Windows SYN (initial TTL 128, options mss,nop,ws,nop,nop,sok) seen 3 hops away, and a
-    // DHCP request with Windows 10's option-55 list.
+    // DHCP request with Windows 10's option-55 list, acknowledged to broadcast.
     use etherparse::TcpOptionElement::*;
     let mut syn = Vec::new();
     etherparse::PacketBuilder::ethernet2(CLIENT_MAC, SERVER_MAC)
@@ -335,6 +335,12 @@ fn syn_shape_and_dhcp_parameter_list_are_operating_system_hints() {
             ([0, 0, 0, 0], 68),
             ([255, 255, 255, 255], 67),
             &request,
+        ),
+        udp(
+            T0 + 20,
+            (RESOLVER, 67),
+            ([255, 255, 255, 255], 68),
+            &dhcp(2, 5, 9, CLIENT_MAC, PC, None),
         ),
     ];
     let dir = temp_dir("os-hints");
@@ -419,4 +425,56 @@ fn the_quick_start_capture_shows_products() {
     };
     assert_eq!(category("microsoft.office").as_deref(), Some("office"));
     assert_eq!(category("microsoft.defender").as_deref(), Some("antivirus"));
+}
+
+#[test]
+fn a_dhcp_request_waits_for_the_ack() {
+    // A Windows client asks for 10.3.0.77 (option 50) with vendor class "MSFT 5.0". A refusal
+    // must not credit whoever holds that address; an ACK to broadcast credits the address it
+    // gives, seen from the client's side.
+    let asked = [10, 3, 0, 77];
+    let mut request = dhcp(1, 3, 21, CLIENT_MAC, [0; 4], None);
+    let at = request.iter().position(|b| *b == 55).unwrap();
+    request.splice(at..at, [50, 4, 10, 3, 0, 77]);
+    request.splice(
+        at..at,
+        [60, 8, b'M', b'S', b'F', b'T', b' ', b'5', b'.', b'0'],
+    );
+    let request = udp(T0, ([0, 0, 0, 0], 68), ([255, 255, 255, 255], 67), &request);
+    let answer = |msg_type| {
+        udp(
+            T0 + 10,
+            (RESOLVER, 67),
+            ([255, 255, 255, 255], 68),
+            &dhcp(2, msg_type, 21, CLIENT_MAC, asked, None),
+        )
+    };
+    let holder = udp(T0 - 10, (asked, 5353), ([224, 0, 0, 251], 5353), b"");
+    let events = temp_dir("dhcp-wait").join("events.ndjson");
+    let events_arg = events.to_str().unwrap();
+
+    let refused = inventory_with(
+        &[holder.clone(), request.clone(), answer(6)],
+        &["--events", events_arg],
+    );
+    assert!(
+        product(host(&refused, "10.3.0.77"), "microsoft.windows").is_none(),
+        "{refused}"
+    );
+
+    let doc = inventory_with(&[holder, request, answer(5)], &["--events", events_arg]);
+    assert!(
+        product(host(&doc, "10.3.0.77"), "microsoft.windows").is_some(),
+        "{doc}"
+    );
+    let log = std::fs::read_to_string(&events).unwrap();
+    let software: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event_type"] == "software")
+        .collect();
+    assert_eq!(software.len(), 1, "{log}");
+    assert_eq!(software[0]["src_ip"], "10.3.0.77");
+    assert_eq!(software[0]["src_mac"], "02:11:22:33:44:55");
+    assert_eq!(software[0]["src_port"], 68);
 }

@@ -50,7 +50,7 @@ pub struct HostName {
 
 /// Names kept per host: a host has a DHCP name, a NetBIOS name and an mDNS name or two.
 pub const MAX_NAMES_PER_HOST: usize = 6;
-/// Longest name kept, in characters; with the other caps a host record stays under 4 KiB.
+/// Longest name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// Distinct queried names (and HTTP clients) remembered per host for the summary; the event log
 /// has them all.
@@ -122,9 +122,9 @@ impl Host {
         }
     }
 
-    /// Adds a name unless known or the list is full.
+    /// Adds a name (shortened to [`MAX_NAME_CHARS`]) unless known or the list is full.
     pub fn add_name(&mut self, name: &str, source: NameSource) {
-        let name = name.trim_end_matches('.');
+        let name = truncated(name.trim_end_matches('.'), MAX_NAME_CHARS);
         if name.is_empty() || self.names.len() >= MAX_NAMES_PER_HOST {
             return;
         }
@@ -569,6 +569,10 @@ mod tests {
         }
         assert_eq!(h.names.len(), MAX_NAMES_PER_HOST);
         assert_eq!(h.names[0].name, "PC");
+        let long = "é".repeat(1000);
+        let h = t.host_mut(ip("10.0.0.2"), Timestamp(0)).unwrap();
+        h.add_name(&long, NameSource::Mdns);
+        assert_eq!(h.names[0].name.chars().count(), MAX_NAME_CHARS);
     }
 
     #[test]

@@ -409,7 +409,7 @@ impl Inventory {
                         category: product.category.as_str(),
                         version: match change {
                             Change::NewVersion(v) => Some(v),
-                            Change::NewProduct => hit.version.clone(),
+                            Change::NewProduct(v) => v,
                         },
                         confidence: (confidence * 1000.0).round() / 1000.0,
                         kind: rule.kind.as_str(),
@@ -423,15 +423,15 @@ impl Inventory {
         out
     }
 
-    /// The home host an event's observables belong to. A DHCP client may have no address yet: its
-    /// MAC finds its record, or what it showed waits for the ACK that gives it one.
+    /// The home host an event's observables belong to. A DHCP client may have no address yet:
+    /// its own (ciaddr) or its MAC's known address finds its record, or else what it showed
+    /// waits for the ACK that gives it one (the address it asks for may be refused).
     fn software_host(&mut self, ev: &Event) -> Option<IpAddr> {
         let host = match &ev.body {
             EventBody::Dhcp(d) if d.kind == "request" => {
                 let host = d
-                    .client_mac
-                    .and_then(|m| self.hosts.ip_of_mac(m))
-                    .or(d.requested_ip);
+                    .client_ip
+                    .or_else(|| d.client_mac.and_then(|m| self.hosts.ip_of_mac(m)));
                 if let (None, Some(mac)) = (host, d.client_mac) {
                     if self.pending_dhcp.len() >= self.max_pending {
                         self.pending_dhcp_dropped += self.pending_dhcp.len() as u64;
@@ -446,7 +446,18 @@ impl Inventory {
                 if let (Some(mac), Some(ip)) = (d.client_mac, d.assigned_ip)
                     && let Some(seen) = self.pending_dhcp.remove(&mac)
                 {
-                    for sw in self.infer(ip, &seen, ev.timestamp, &ev.endpoints) {
+                    // From the client's side, whether the ACK went to it or to broadcast.
+                    let e = &ev.endpoints;
+                    let endpoints = Endpoints {
+                        src_ip: ip,
+                        src_port: e.dest_port,
+                        src_mac: Some(mac),
+                        dest_ip: e.src_ip,
+                        dest_port: e.src_port,
+                        dest_mac: e.src_mac,
+                        ..e.clone()
+                    };
+                    for sw in self.infer(ip, &seen, ev.timestamp, &endpoints) {
                         self.write(&sw);
                     }
                 }

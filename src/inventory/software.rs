@@ -11,11 +11,13 @@ use crate::inventory::hosts::truncated;
 use crate::signature::schema::EvidenceKind;
 use crate::signature::{Hit, Signatures};
 
-/// Products tracked per host; a campus PC shows a few dozen at most.
+/// Products tracked per host; a campus PC shows a few dozen at most. When full, an unreported
+/// product weaker than a new match gives its place up.
 pub const MAX_PRODUCTS_PER_HOST: usize = 24;
-/// Evidence records per product: enough for the kinds that decide confidence (a fifth rule of a
-/// kind already seen would not change it).
-pub const MAX_EVIDENCE_PER_PRODUCT: usize = 4;
+/// Evidence records per product. There are five evidence kinds, so a full list always holds a
+/// record that is not the strongest of its kind; a match that would raise the confidence takes
+/// that record's place, and confidence stays exact.
+pub const MAX_EVIDENCE_PER_PRODUCT: usize = 6;
 /// Versions remembered per product (upgrades within a capture are few).
 pub const MAX_VERSIONS_PER_PRODUCT: usize = 4;
 /// What evidence from a shared observable counts for: it points at several products at once, so
@@ -60,13 +62,7 @@ impl HostProduct {
     pub fn confidence(&self, sigs: &Signatures) -> f64 {
         let mut strongest: Vec<(EvidenceKind, f64)> = Vec::new();
         for e in &self.evidence {
-            let w = sigs.rules.get(e.rule as usize).map_or(0.0, |r| {
-                if r.shared {
-                    r.weight * SHARED_DISCOUNT
-                } else {
-                    r.weight
-                }
-            });
+            let w = counted_weight(sigs, e.rule as usize);
             match strongest.iter_mut().find(|(k, _)| *k == e.kind) {
                 Some((_, best)) => *best = best.max(w),
                 None => strongest.push((e.kind, w)),
@@ -76,11 +72,59 @@ impl HostProduct {
     }
 }
 
+/// What a rule's evidence counts for: its weight, or [`SHARED_DISCOUNT`] of it when other
+/// products claim its observable too.
+fn counted_weight(sigs: &Signatures, rule: usize) -> f64 {
+    sigs.rules.get(rule).map_or(0.0, |r| {
+        if r.shared {
+            r.weight * SHARED_DISCOUNT
+        } else {
+            r.weight
+        }
+    })
+}
+
+impl HostProduct {
+    /// Where a new rule's evidence goes in a full list: the weakest record that is not the
+    /// strongest of its kind once the new rule is counted, or `None` when the new rule would not
+    /// raise the confidence (a rule of its kind at least as strong is already there).
+    fn replaceable(&self, sigs: &Signatures, kind: EvidenceKind, weight: f64) -> Option<usize> {
+        let weights: Vec<f64> = self
+            .evidence
+            .iter()
+            .map(|e| counted_weight(sigs, e.rule as usize))
+            .collect();
+        let covered = self
+            .evidence
+            .iter()
+            .zip(&weights)
+            .any(|(e, &w)| e.kind == kind && w >= weight);
+        if covered {
+            return None;
+        }
+        // Redundant: a record of the new rule's kind (the new rule is stronger), or one that an
+        // earlier or stronger record of its own kind already outweighs.
+        let redundant = |i: usize| {
+            let e = &self.evidence[i];
+            e.kind == kind
+                || self.evidence.iter().enumerate().any(|(j, f)| {
+                    j != i
+                        && f.kind == e.kind
+                        && (weights[j] > weights[i] || (weights[j] == weights[i] && j < i))
+                })
+        };
+        (0..self.evidence.len())
+            .filter(|&i| redundant(i))
+            .min_by(|&a, &b| weights[a].total_cmp(&weights[b]).then(b.cmp(&a)))
+    }
+}
+
 /// What a new match changed, when it is worth a `software` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The product's confidence reached the reporting minimum.
-    NewProduct,
+    /// The product's confidence reached the reporting minimum; with the version this match
+    /// captured, or else the latest one captured before.
+    NewProduct(Option<String>),
     /// A reported product showed a version not seen before.
     NewVersion(String),
 }
@@ -90,7 +134,8 @@ pub enum Change {
 pub struct HostSoftware {
     /// Products with their evidence.
     pub products: Vec<HostProduct>,
-    /// Matches dropped because a cap was reached.
+    /// Matches dropped, and unreported products given up for stronger ones, because a cap was
+    /// reached.
     pub dropped: u32,
 }
 
@@ -109,9 +154,29 @@ impl HostSoftware {
             u32::try_from(rule.product).ok()?,
             u32::try_from(hit.rule).ok()?,
         );
+        let weight = counted_weight(sigs, hit.rule);
         let index = match self.products.iter().position(|p| p.product == product) {
             Some(i) => i,
-            None if self.products.len() < MAX_PRODUCTS_PER_HOST => {
+            None => {
+                if self.products.len() >= MAX_PRODUCTS_PER_HOST {
+                    // Full: the weakest unreported product gives its place up, if this match
+                    // alone outweighs it (FlexLM's port, claimed by a dozen products, would
+                    // otherwise fill the list with products that never reach the minimum).
+                    // Computed as `confidence` would for this one record, so equal weights
+                    // compare equal.
+                    let alone = 1.0 - (1.0 - weight);
+                    let weakest = self
+                        .products
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| !p.reported)
+                        .map(|(i, p)| (i, p.confidence(sigs)))
+                        .filter(|&(_, c)| c < alone)
+                        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                    self.dropped = self.dropped.saturating_add(1);
+                    let (victim, _) = weakest?;
+                    self.products.remove(victim);
+                }
                 // Exact capacities: most hosts have a handful of products with one or two pieces
                 // of evidence each, and Vec's growth would double what they hold.
                 self.products.reserve_exact(1);
@@ -123,28 +188,28 @@ impl HostSoftware {
                 });
                 self.products.len() - 1
             }
-            None => {
-                self.dropped = self.dropped.saturating_add(1);
-                return None;
-            }
         };
         let p = &mut self.products[index];
+        let evidence = || Evidence {
+            kind: rule.kind,
+            rule: rule_index,
+            observable: truncated(observable, MAX_OBSERVABLE_CHARS).into(),
+            count: 1,
+            first_seen: ts,
+            last_seen: ts,
+        };
         if let Some(e) = p.evidence.iter_mut().find(|e| e.rule == rule_index) {
             e.count = e.count.saturating_add(1);
             e.first_seen = e.first_seen.min(ts);
             e.last_seen = e.last_seen.max(ts);
         } else if p.evidence.len() < MAX_EVIDENCE_PER_PRODUCT {
             p.evidence.reserve_exact(1);
-            p.evidence.push(Evidence {
-                kind: rule.kind,
-                rule: rule_index,
-                observable: truncated(observable, MAX_OBSERVABLE_CHARS).into(),
-                count: 1,
-                first_seen: ts,
-                last_seen: ts,
-            });
+            p.evidence.push(evidence());
         } else {
             self.dropped = self.dropped.saturating_add(1);
+            if let Some(i) = p.replaceable(sigs, rule.kind, weight) {
+                p.evidence[i] = evidence();
+            }
         }
         let mut new_version = None;
         if let Some(v) = &hit.version {
@@ -157,7 +222,11 @@ impl HostSoftware {
         }
         if !p.reported && p.confidence(sigs) >= min_confidence {
             p.reported = true;
-            return Some(Change::NewProduct);
+            let version = match &hit.version {
+                Some(v) => Some(truncated(v, MAX_OBSERVABLE_CHARS).to_string()),
+                None => p.versions.last().cloned(),
+            };
+            return Some(Change::NewProduct(version));
         }
         match new_version {
             Some(v) if p.reported => Some(Change::NewVersion(v)),
@@ -182,26 +251,39 @@ impl HostSoftware {
 mod tests {
     use super::*;
 
-    fn sigs() -> Signatures {
+    /// A product `ex.{product}` with one rule per `(id, kind, domain, weight)`.
+    fn product(product: &str, rules: &[(&str, &str, &str, f64)]) -> String {
+        let mut pack = format!(
+            "[[product]]\nid = \"ex.{product}\"\nname = \"Tool\"\nname_zh = \"工具\"\nvendor = \"Ex\"\ncategory = \"other\"\nlicense = \"commercial\"\n\n"
+        );
+        for (id, kind, domain, w) in rules {
+            pack += &format!(
+                "[[product.rule]]\nid = \"ex.{product}.{id}\"\nkind = \"{kind}\"\ndomain = \"{domain}\"\nweight = {w}\nsource = \"test\"\nmatch = [\"{domain}\"]\nno_match = [\"x.{domain}\"]\n\n"
+            );
+        }
+        pack
+    }
+
+    fn load(pack: &str) -> Signatures {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir =
             std::env::temp_dir().join(format!("wiretally-software-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let rule = |id: &str, kind: &str, domain: &str, w: f64| {
-            format!(
-                "[[product.rule]]\nid = \"ex.tool.{id}\"\nkind = \"{kind}\"\ndomain = \"{domain}\"\nweight = {w}\nsource = \"test\"\nmatch = [\"{domain}\"]\nno_match = [\"x.{domain}\"]\n\n"
-            )
-        };
-        let pack = format!(
-            "[[product]]\nid = \"ex.tool\"\nname = \"Tool\"\nname_zh = \"工具\"\nvendor = \"Ex\"\ncategory = \"other\"\nlicense = \"commercial\"\n\n{}{}{}",
-            rule("a", "update", "update-a.ex", 0.5),
-            rule("b", "update", "update-b.ex", 0.6),
-            rule("c", "activation", "act.ex", 0.5),
-        );
         std::fs::write(dir.join("ex.toml"), pack).unwrap();
         crate::signature::load_dir(&dir).unwrap()
+    }
+
+    fn sigs() -> Signatures {
+        load(&product(
+            "tool",
+            &[
+                ("a", "update", "update-a.ex", 0.5),
+                ("b", "update", "update-b.ex", 0.6),
+                ("c", "activation", "act.ex", 0.5),
+            ],
+        ))
     }
 
     fn hit(rule: usize) -> Hit {
@@ -231,7 +313,7 @@ mod tests {
         assert_eq!(sw.products[0].evidence[0].count, 11);
         assert_eq!(
             sw.record(&s, &hit(1), "update-b.ex", Timestamp(3), 0.55),
-            Some(Change::NewProduct)
+            Some(Change::NewProduct(None))
         );
         assert!(
             (sw.products[0].confidence(&s) - 0.6).abs() < 1e-9,
@@ -254,7 +336,7 @@ mod tests {
         };
         assert_eq!(
             sw.record(&s, &v(1), "update-b.ex", Timestamp(1), 0.5),
-            Some(Change::NewProduct)
+            Some(Change::NewProduct(Some("1.0".into())))
         );
         assert_eq!(
             sw.record(&s, &v(2), "update-b.ex", Timestamp(1), 0.5),
@@ -265,5 +347,107 @@ mod tests {
             sw.record(&s, &v(n), "update-b.ex", Timestamp(1), 0.5);
         }
         assert_eq!(sw.products[0].versions.len(), MAX_VERSIONS_PER_PRODUCT);
+    }
+
+    #[test]
+    fn a_version_seen_before_the_product_is_reported_is_reported_with_it() {
+        let s = sigs();
+        let mut sw = HostSoftware::default();
+        let early = Hit {
+            rule: rule(&s, "tool.a"),
+            version: Some("0.9".into()),
+        };
+        assert_eq!(
+            sw.record(&s, &early, "update-a.ex", Timestamp(1), 0.7),
+            None
+        );
+        assert_eq!(
+            sw.record(&s, &hit(rule(&s, "tool.c")), "act.ex", Timestamp(2), 0.7),
+            Some(Change::NewProduct(Some("0.9".into())))
+        );
+    }
+
+    /// Index of the rule `ex.{id}`.
+    fn rule(s: &Signatures, id: &str) -> usize {
+        let id = format!("ex.{id}");
+        s.rules.iter().position(|r| r.id == id).unwrap()
+    }
+
+    #[test]
+    fn weak_unreported_products_give_their_place_up() {
+        let mut pack = String::new();
+        for i in 0..MAX_PRODUCTS_PER_HOST {
+            pack += &product(
+                &format!("weak{i}"),
+                &[("r", "usage", &format!("w{i}.ex"), 0.1)],
+            );
+        }
+        pack += &product("strong", &[("r", "license-check", "lic.ex", 0.9)]);
+        pack += &product("late", &[("r", "usage", "late.ex", 0.1)]);
+        let s = load(&pack);
+        let product_of = |r: usize| s.rules[r].product as u32;
+        let mut sw = HostSoftware::default();
+        let weak: Vec<usize> = (0..MAX_PRODUCTS_PER_HOST)
+            .map(|i| rule(&s, &format!("weak{i}.r")))
+            .collect();
+        for &r in &weak {
+            assert_eq!(sw.record(&s, &hit(r), "w.ex", Timestamp(1), 0.35), None);
+        }
+        assert_eq!(sw.products.len(), MAX_PRODUCTS_PER_HOST);
+        let late = rule(&s, "late.r");
+        assert_eq!(
+            sw.record(&s, &hit(late), "late.ex", Timestamp(2), 0.35),
+            None,
+            "no stronger than the weakest: dropped"
+        );
+        assert!(sw.products.iter().all(|p| p.product != product_of(late)));
+        assert_eq!(
+            sw.record(&s, &hit(rule(&s, "strong.r")), "lic.ex", Timestamp(3), 0.35),
+            Some(Change::NewProduct(None)),
+            "a licence check outweighs an unreported usage hint"
+        );
+        assert_eq!(sw.products.len(), MAX_PRODUCTS_PER_HOST);
+        assert!(
+            sw.products.iter().all(|p| p.product != product_of(weak[0])),
+            "the first of the weakest left"
+        );
+        assert_eq!(sw.dropped, 2);
+    }
+
+    #[test]
+    fn a_full_evidence_list_still_takes_what_raises_confidence() {
+        let telemetry: Vec<(String, String)> = (0..MAX_EVIDENCE_PER_PRODUCT)
+            .map(|i| (format!("t{i}"), format!("t{i}.ex")))
+            .collect();
+        let mut spec: Vec<(&str, &str, &str, f64)> = telemetry
+            .iter()
+            .map(|(id, d)| (id.as_str(), "telemetry", d.as_str(), 0.3))
+            .collect();
+        spec.push(("act", "activation", "act.ex", 0.5));
+        spec.push(("strong", "telemetry", "ts.ex", 0.4));
+        let s = load(&product("os", &spec));
+        let mut sw = HostSoftware::default();
+        for (id, _) in &telemetry {
+            let r = rule(&s, &format!("os.{id}"));
+            assert_eq!(sw.record(&s, &hit(r), "t.ex", Timestamp(1), 0.35), None);
+        }
+        assert_eq!(
+            sw.record(&s, &hit(rule(&s, "os.act")), "act.ex", Timestamp(2), 0.35),
+            Some(Change::NewProduct(None)),
+            "a new kind takes a redundant record's place"
+        );
+        let p = &sw.products[0];
+        assert_eq!(p.evidence.len(), MAX_EVIDENCE_PER_PRODUCT);
+        assert!((p.confidence(&s) - (1.0 - 0.7 * 0.5)).abs() < 1e-9);
+        sw.record(&s, &hit(rule(&s, "os.strong")), "ts.ex", Timestamp(3), 0.35);
+        assert!(
+            (sw.products[0].confidence(&s) - (1.0 - 0.6 * 0.5)).abs() < 1e-9,
+            "a stronger rule of a kind already seen counts"
+        );
+        sw.record(&s, &hit(rule(&s, "os.t0")), "t.ex", Timestamp(4), 0.35);
+        assert!(
+            (sw.products[0].confidence(&s) - (1.0 - 0.6 * 0.5)).abs() < 1e-9,
+            "a weaker one does not displace it"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub const CLIENT_MAC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
 pub const SERVER_MAC: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
 
 /// One frame with its capture time in microseconds.
+#[derive(Clone)]
 pub struct Frame {
     pub ts_us: i64,
     pub data: Vec<u8>,
