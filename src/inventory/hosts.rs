@@ -10,7 +10,7 @@
 use crate::event::{Mac, Timestamp};
 use ipnet::IpNet;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// Where a host's name came from.
@@ -265,7 +265,7 @@ pub struct HostTable {
     home: HomeNets,
     capacity: usize,
     hosts: HashMap<IpAddr, Host>,
-    ended: Vec<Host>,
+    ended: VecDeque<Host>,
     /// For each frame-header MAC: the last address it stood in front of and how often that changed.
     link_macs: HashMap<Mac, LinkMac>,
     /// DHCP names by MAC, so names follow a host to its next address.
@@ -288,7 +288,7 @@ impl HostTable {
             home,
             capacity: capacity.max(1),
             hosts: HashMap::new(),
-            ended: Vec::new(),
+            ended: VecDeque::new(),
             link_macs: HashMap::new(),
             dhcp_names: HashMap::new(),
             by_mac: HashMap::new(),
@@ -333,17 +333,21 @@ impl HostTable {
         }
         let (router, just_found) = match link_mac {
             Some(m) => self.note_link_mac(m, ip),
-            None => (false, false),
+            None => (None, false),
         };
-        if just_found {
-            for h in self
-                .hosts
-                .values_mut()
-                .filter(|h| h.mac == link_mac && !h.mac_from_dhcp)
-            {
-                h.mac = None;
+        if let Some(earlier) = router.filter(|_| just_found) {
+            // Only the addresses the MAC stood in front of can hold it (unless the side table
+            // was cleared since): no scan over every host, which forged MACs could force.
+            for ip in earlier.iter().flatten() {
+                if let Some(h) = self.hosts.get_mut(ip)
+                    && h.mac == link_mac
+                    && !h.mac_from_dhcp
+                {
+                    h.mac = None;
+                }
             }
         }
+        let router = router.is_some();
         let Some(host) = self.host_mut(ip, ts) else {
             return;
         };
@@ -354,25 +358,30 @@ impl HostTable {
         }
     }
 
-    /// Records a MAC in front of an address; returns whether the MAC looks like a router's and
-    /// whether it just started to.
-    fn note_link_mac(&mut self, mac: Mac, ip: IpAddr) -> (bool, bool) {
+    /// Records a MAC in front of an address. Returns, when the MAC looks like a router's, the
+    /// addresses it was seen in front of before, and whether it just started to look so.
+    fn note_link_mac(
+        &mut self,
+        mac: Mac,
+        ip: IpAddr,
+    ) -> (Option<[Option<IpAddr>; ROUTER_MAC_ADDRESSES]>, bool) {
         if !self.link_macs.contains_key(&mac) && self.link_macs.len() >= self.capacity {
             self.aux_cleared += self.link_macs.len() as u64;
             self.link_macs.clear();
         }
         let e = self.link_macs.entry(mac).or_default();
+        let router = e.router.then_some(e.ips);
         if e.router || e.ips.contains(&Some(ip)) {
-            return (e.router, false);
+            return (router, false);
         }
         match e.ips.iter_mut().find(|slot| slot.is_none()) {
             Some(slot) => {
                 *slot = Some(ip);
-                (false, false)
+                (None, false)
             }
             None => {
                 e.router = true;
-                (true, true)
+                (Some(e.ips), true)
             }
         }
     }
@@ -452,10 +461,10 @@ impl HostTable {
 
     fn push_ended(&mut self, host: Host) {
         if self.ended.len() >= MAX_ENDED_RECORDS {
-            self.ended.remove(0);
+            self.ended.pop_front();
             self.ended_dropped += 1;
         }
-        self.ended.push(host);
+        self.ended.push_back(host);
     }
 
     fn make_room(&mut self) {
