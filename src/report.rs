@@ -174,11 +174,7 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
         inv.hosts.aux_cleared,
         inv.dns_names.len(),
         inv.dns_names.evicted,
-        inv.hosts
-            .all()
-            .iter()
-            .map(|h| u64::from(h.software.dropped))
-            .sum::<u64>(),
+        inv.hosts.software_dropped(),
         inv.pending_dhcp_dropped
     );
     if let Some(l) = live {

@@ -276,6 +276,8 @@ pub struct HostTable {
     pub evicted: u64,
     /// Ended records dropped from the bounded list.
     pub ended_dropped: u64,
+    /// Software matches dropped (see `HostSoftware::dropped`) by records no longer held.
+    pub software_dropped_gone: u64,
     /// Entries dropped when a full side table (MAC sightings, DHCP names, MAC → address) was
     /// cleared to start over.
     pub aux_cleared: u64,
@@ -294,6 +296,7 @@ impl HostTable {
             by_mac: HashMap::new(),
             evicted: 0,
             ended_dropped: 0,
+            software_dropped_gone: 0,
             aux_cleared: 0,
         }
     }
@@ -461,7 +464,9 @@ impl HostTable {
 
     fn push_ended(&mut self, host: Host) {
         if self.ended.len() >= MAX_ENDED_RECORDS {
-            self.ended.pop_front();
+            if let Some(gone) = self.ended.pop_front() {
+                self.software_dropped_gone += u64::from(gone.software.dropped);
+            }
             self.ended_dropped += 1;
         }
         self.ended.push_back(host);
@@ -473,9 +478,21 @@ impl HostTable {
             self.hosts.values().map(|h| (h.last_seen, h.ip)).collect();
         by_age.sort_unstable();
         for (_, ip) in by_age.into_iter().take((self.capacity / 16).max(1)) {
-            self.hosts.remove(&ip);
+            if let Some(gone) = self.hosts.remove(&ip) {
+                self.software_dropped_gone += u64::from(gone.software.dropped);
+            }
             self.evicted += 1;
         }
+    }
+
+    /// Software matches dropped because a cap was reached, over every record ever held.
+    pub fn software_dropped(&self) -> u64 {
+        self.hosts
+            .values()
+            .chain(self.ended.iter())
+            .map(|h| u64::from(h.software.dropped))
+            .sum::<u64>()
+            + self.software_dropped_gone
     }
 
     /// Current hosts followed by ended records, ordered by address then first seen.
@@ -554,6 +571,20 @@ mod tests {
             .find(|h| h.ip == ip("10.0.0.2"))
             .unwrap();
         assert_eq!(h2.mac, Some(M1), "DHCP is authoritative");
+    }
+
+    #[test]
+    fn software_drops_outlive_evicted_records() {
+        let mut t = HostTable::new(HomeNets::defaults(), 16);
+        t.host_mut(ip("10.0.2.1"), Timestamp(0))
+            .unwrap()
+            .software
+            .dropped = 5;
+        for i in 2..60u8 {
+            t.activity(IpAddr::from([10, 0, 2, i]), None, Timestamp(i64::from(i)));
+        }
+        assert!(t.all().iter().all(|h| h.ip != ip("10.0.2.1")), "evicted");
+        assert_eq!(t.software_dropped(), 5);
     }
 
     #[test]
