@@ -56,6 +56,18 @@ pub struct HostProduct {
     pub reported: bool,
 }
 
+/// What a rule's evidence counts for: its weight, or [`SHARED_DISCOUNT`] of it when other
+/// products claim its observable too.
+fn counted_weight(sigs: &Signatures, rule: usize) -> f64 {
+    sigs.rules.get(rule).map_or(0.0, |r| {
+        if r.shared {
+            r.weight * SHARED_DISCOUNT
+        } else {
+            r.weight
+        }
+    })
+}
+
 impl HostProduct {
     /// Confidence from the evidence kinds and the rules' weights; evidence from a rule whose
     /// observable other products claim too counts [`SHARED_DISCOUNT`] of its weight.
@@ -70,21 +82,7 @@ impl HostProduct {
         }
         1.0 - strongest.iter().map(|(_, w)| 1.0 - w).product::<f64>()
     }
-}
 
-/// What a rule's evidence counts for: its weight, or [`SHARED_DISCOUNT`] of it when other
-/// products claim its observable too.
-fn counted_weight(sigs: &Signatures, rule: usize) -> f64 {
-    sigs.rules.get(rule).map_or(0.0, |r| {
-        if r.shared {
-            r.weight * SHARED_DISCOUNT
-        } else {
-            r.weight
-        }
-    })
-}
-
-impl HostProduct {
     /// Where a new rule's evidence goes in a full list: the weakest record that is not the
     /// strongest of its kind once the new rule is counted, or `None` when the new rule would not
     /// raise the confidence (a rule of its kind at least as strong is already there).
