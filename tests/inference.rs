@@ -62,6 +62,16 @@ fn product<'a>(h: &'a Value, id: &str) -> Option<&'a Value> {
         .find(|p| p["id"] == id)
 }
 
+/// One field of every piece of a product's evidence.
+fn evidence<'a>(p: &'a Value, field: &str) -> Vec<&'a str> {
+    p["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
 /// A Windows PC: DHCP vendor class, an NCSI probe with a Windows User-Agent, a licensing lookup.
 fn windows_pc() -> Vec<Frame> {
     let mut discover = dhcp(1, 1, 7, CLIENT_MAC, [0; 4], Some("LIB-PC-07"));
@@ -113,22 +123,12 @@ fn a_windows_pc_is_recognised_with_its_evidence() {
     let win = product(h, "microsoft.windows").unwrap_or_else(|| panic!("{h}"));
     assert_eq!(win["category"], "os");
     assert_eq!(win["versions"], serde_json::json!(["10.0"]));
-    let kinds: Vec<&str> = win["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = evidence(win, "kind");
     assert!(
         kinds.contains(&"usage") && kinds.contains(&"telemetry"),
         "{kinds:?}"
     );
-    let rules: Vec<&str> = win["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["rule"].as_str().unwrap())
-        .collect();
+    let rules = evidence(win, "rule");
     assert!(
         rules.contains(&"microsoft.windows.dhcp-msft")
             && rules.contains(&"microsoft.windows.ua-windows-nt"),
@@ -282,12 +282,7 @@ fn an_ubuntu_host_updating_from_a_campus_mirror() {
     let doc = inventory_with(&frames, &["--min-confidence", "0.2"]);
     let ubuntu =
         product(host(&doc, "10.3.0.21"), "canonical.ubuntu").unwrap_or_else(|| panic!("{doc}"));
-    let observed: Vec<&str> = ubuntu["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["observable"].as_str().unwrap())
-        .collect();
+    let observed = evidence(ubuntu, "observable");
     assert!(
         observed.contains(&"mirrors.tuna.tsinghua.edu.cn/ubuntu/dists/jammy/InRelease"),
         "{observed:?}"
@@ -359,12 +354,7 @@ fn syn_shape_and_dhcp_parameter_list_are_operating_system_hints() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let win =
         product(host(&doc, "10.3.0.21"), "microsoft.windows").unwrap_or_else(|| panic!("{doc}"));
-    let observed: Vec<&str> = win["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["observable"].as_str().unwrap())
-        .collect();
+    let observed = evidence(win, "observable");
     assert!(
         observed.contains(&"128:mss,nop,ws,nop,nop,sok"),
         "{observed:?}"

@@ -244,28 +244,7 @@ fn output_is_identical_across_worker_counts_when_tables_are_full() {
 #[test]
 fn stream_buffers_are_bounded_by_their_budget() {
     // 3000 connections each hold an early segment that never gets its gap filled.
-    let mut frames = Vec::new();
-    for i in 0..3000u32 {
-        let src = [10, 4, (i >> 8) as u8, i as u8];
-        frames.push(tcp(
-            T0 + i64::from(i),
-            (src, 30000),
-            (S, 80),
-            0,
-            0,
-            "S",
-            b"",
-        ));
-        frames.push(tcp(
-            T0 + i64::from(i),
-            (src, 30000),
-            (S, 80),
-            101,
-            1,
-            "A",
-            &[b'x'; 1400],
-        ));
-    }
+    let frames = stalled_streams(4, S, T0, 3000);
     let (_, stderr) = run_capture(&frames, &["--stream-memory-mib", "1"]);
     let exhausted: u64 = stderr
         .split("budget exhausted ")

@@ -150,29 +150,8 @@ fn a_quic_initial_sent_again_gives_one_event() {
 
 #[test]
 fn datagrams_without_state_never_exhaust_the_budget() {
-    let mut frames = Vec::new();
     // Early TCP segments fill every shard's stream budget...
-    for i in 0..3000u32 {
-        let src = [10, 5, (i >> 8) as u8, i as u8];
-        frames.push(tcp(
-            T0 + i64::from(i),
-            (src, 30000),
-            (S, 80),
-            0,
-            0,
-            "S",
-            b"",
-        ));
-        frames.push(tcp(
-            T0 + i64::from(i),
-            (src, 30000),
-            (S, 80),
-            101,
-            1,
-            "A",
-            &[b'x'; 1400],
-        ));
-    }
+    let mut frames = stalled_streams(5, S, T0, 3000);
     let tcp_only = run_capture(&frames, &["--stream-memory-mib", "1"]).1;
     // ...and DNS queries, which keep no state, must not be counted against it.
     for i in 0..200u16 {

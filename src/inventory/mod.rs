@@ -414,7 +414,7 @@ impl Inventory {
                         confidence: (confidence * 1000.0).round() / 1000.0,
                         kind: rule.kind.as_str(),
                         rule: rule.id.clone(),
-                        observable: shown.clone().into_owned(),
+                        observable: shown.to_string(),
                     }),
                 });
             }

@@ -373,3 +373,25 @@ pub fn run_capture(frames: &[Frame], extra: &[&str]) -> (Vec<serde_json::Value>,
         .collect();
     (events, String::from_utf8(out.stderr).unwrap())
 }
+
+/// Connections from `10.{net}.x.y` to `server:80`, one per microsecond from `start_us`, that each
+/// hold one early 1400-byte segment whose gap is never filled: `n` of them fill any stream-buffer
+/// budget.
+pub fn stalled_streams(net: u8, server: [u8; 4], start_us: i64, n: u32) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for i in 0..n {
+        let src = [10, net, (i >> 8) as u8, i as u8];
+        let at = start_us + i64::from(i);
+        frames.push(tcp(at, (src, 30000), (server, 80), 0, 0, "S", b""));
+        frames.push(tcp(
+            at,
+            (src, 30000),
+            (server, 80),
+            101,
+            1,
+            "A",
+            &[b'x'; 1400],
+        ));
+    }
+    frames
+}
