@@ -5,11 +5,14 @@
 //! parser has a fuzz target under `fuzz/`.
 
 pub mod crypto_reassembly;
+pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dns;
 pub mod http;
 pub mod ja;
+pub mod kms;
+pub mod kms_aes;
 pub mod netbios;
 pub mod quic;
 pub mod tls;
