@@ -160,6 +160,8 @@ pub enum EventBody {
     Tls(TlsEvent),
     /// A QUIC client Initial's ClientHello.
     Quic(QuicEvent),
+    /// A KMS activation call: the request and, when seen, the host's answer.
+    Kms(KmsEvent),
     /// A host gained a product, or a product showed a new version.
     Software(SoftwareEvent),
 }
@@ -176,6 +178,7 @@ impl EventBody {
             EventBody::Http(_) => "http",
             EventBody::Tls(_) => "tls",
             EventBody::Quic(_) => "quic",
+            EventBody::Kms(_) => "kms",
             EventBody::Software(_) => "software",
         }
     }
@@ -416,6 +419,112 @@ pub struct QuicEvent {
     pub ja4: String,
 }
 
+/// `kms` object: one KMS activation call (shared/reference/kms.md). The names of the
+/// application, edition and product group come from the KMS table under signatures/ and are
+/// filled in by the inventory; they are absent when the table does not know the id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KmsEvent {
+    /// RPC call id, pairing the request with its response.
+    pub call_id: u32,
+    /// `NDR32` or `NDR64`.
+    pub ndr: &'static str,
+    /// KMS protocol version of the request, `6.0`.
+    pub protocol: String,
+    /// Application id (Windows, Office 2010, Office 2013+).
+    pub application_id: String,
+    /// Application name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// Edition (SKU) id.
+    pub sku_id: String,
+    /// Edition name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+    /// KMS counted id: the product group the host counts.
+    pub kms_counted_id: String,
+    /// Product group name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_group: Option<String>,
+    /// Client machine id.
+    pub client_machine_id: String,
+    /// Previous client machine id, when not nil.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_client_machine_id: Option<String>,
+    /// Workstation name the client sent.
+    pub machine_name: String,
+    /// Whether the client says it is a virtual machine.
+    pub vm: bool,
+    /// Licence status code of the request.
+    pub license_status: u32,
+    /// What the code means (`oob-grace`…).
+    pub license_state: &'static str,
+    /// Minutes left in that state.
+    pub grace_minutes: u32,
+    /// Activation threshold the client asks for.
+    pub required_client_count: u32,
+    /// The client's clock.
+    pub request_time: Timestamp,
+    /// The request's FILETIME, as sent.
+    pub request_filetime: u64,
+    /// Bytes of the KMS request.
+    pub request_len: usize,
+    /// The host's answer, when it was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<KmsResponse>,
+}
+
+/// The KMS host's side of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KmsResponse {
+    /// HRESULT, `0x00000000` on success.
+    pub hresult: String,
+    /// Microsoft's name for the HRESULT, when it is a common one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'static str>,
+    /// Whether the RPC layer faulted (the HRESULT is then the fault status).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rpc_fault: bool,
+    /// The host's extended product id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epid: Option<String>,
+    /// What the ePID says about the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epid_info: Option<EpidInfo>,
+    /// The host's hardware id (v6), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hwid: Option<String>,
+    /// Clients the host has counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_count: Option<u32>,
+    /// Minutes between activation retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_interval: Option<u32>,
+    /// Minutes between renewals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_interval: Option<u32>,
+    /// Bytes of the KMS response (0 when the call failed).
+    pub response_len: usize,
+}
+
+/// The fields of a KMS host's ePID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EpidInfo {
+    /// Platform id of the host's operating system.
+    pub platform_id: u32,
+    /// Group id of the host key.
+    pub group_id: u32,
+    /// Language id of the host.
+    pub lcid: u32,
+    /// Build number of the host's operating system.
+    pub host_build: u32,
+    /// Name of that build, from the KMS table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_os: Option<String>,
+    /// Day the host key was activated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_date: Option<String>,
+}
+
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = &self.endpoints;
@@ -444,6 +553,7 @@ impl Serialize for Event {
             EventBody::Http(h) => m.serialize_entry(key, h)?,
             EventBody::Tls(t) => m.serialize_entry(key, t)?,
             EventBody::Quic(q) => m.serialize_entry(key, q)?,
+            EventBody::Kms(k) => m.serialize_entry(key, k)?,
             EventBody::Software(p) => m.serialize_entry(key, p)?,
         }
         m.end()

@@ -8,6 +8,7 @@
 mod dhcp;
 mod dns;
 mod http;
+pub mod kms;
 mod netbios;
 mod quic;
 mod ssdp;
@@ -44,6 +45,8 @@ pub struct Sink<'a> {
 pub enum ParserState {
     /// A QUIC connection collecting its ClientHello.
     Quic(quic::Connection),
+    /// A KMS connection's presentation contexts and partial stubs.
+    Kms(kms::Conversation),
 }
 
 impl ParserState {
@@ -51,6 +54,7 @@ impl ParserState {
     pub fn heap_bytes(&self) -> usize {
         match self {
             ParserState::Quic(c) => c.heap_bytes(),
+            ParserState::Kms(c) => c.heap_bytes(),
         }
     }
 
@@ -58,6 +62,7 @@ impl ParserState {
     pub fn unfinished(&self) -> bool {
         match self {
             ParserState::Quic(c) => c.unfinished(),
+            ParserState::Kms(c) => c.unfinished(),
         }
     }
 }
@@ -144,7 +149,8 @@ pub static DATAGRAM_PARSERS: &[&dyn DatagramParser] = &[
 ];
 
 /// Every TCP stream parser; adding one is one line here.
-pub static STREAM_PARSERS: &[&dyn StreamParser] = &[&http::HTTP, &dns::DNS_OVER_TCP, &tls::TLS];
+pub static STREAM_PARSERS: &[&dyn StreamParser] =
+    &[&http::HTTP, &dns::DNS_OVER_TCP, &tls::TLS, &kms::KMS];
 
 /// Index of the first datagram parser that wants a UDP flow between these ports.
 pub fn datagram_parser_for(client_port: u16, server_port: u16) -> Option<u8> {
@@ -194,7 +200,7 @@ mod tests {
         assert_eq!(name(datagram_parser_for(52000, 1900)), Some("ssdp"));
         assert_eq!(name(datagram_parser_for(40000, 443)), Some("quic"));
         assert_eq!(datagram_parser_for(40000, 4433), None);
-        assert_eq!(stream_interest(40000, 53), 0b111);
-        assert_eq!(stream_interest(40000, 8080), 0b101);
+        assert_eq!(stream_interest(40000, 53), 0b1111);
+        assert_eq!(stream_interest(40000, 8080), 0b1101);
     }
 }

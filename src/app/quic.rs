@@ -91,7 +91,10 @@ impl DatagramParser for Quic {
         let state = sink
             .state
             .get_or_insert_with(|| Box::new(ParserState::Quic(Connection::default())));
-        let ParserState::Quic(conn) = &mut **state;
+        let ParserState::Quic(conn) = &mut **state else {
+            // UDP flows only ever hold QUIC state.
+            return Err(Malformed);
+        };
         if conn.dcid.is_empty() {
             conn.dcid = info.dcid.clone();
         } else if conn.dcid != info.dcid {

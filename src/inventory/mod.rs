@@ -195,7 +195,7 @@ impl Inventory {
                     remember(&mut h.http, &format!("{host} \"{ua}\""));
                 }
             }
-            EventBody::Software(_) => {}
+            EventBody::Software(_) | EventBody::Kms(_) => {}
         }
     }
 }

@@ -607,6 +607,7 @@ impl State {
         let Some(stream) = start.dirs[d].as_ref() else {
             return;
         };
+        let state_before = flow.parser_state.as_ref().map_or(0, |s| s.heap_bytes());
         let mut sink = Sink {
             ts: meta.ts,
             endpoints: &endpoints,
@@ -641,6 +642,15 @@ impl State {
             if finished {
                 start.interest[d] &= !bit;
             }
+        }
+        // State a stream parser keeps between messages (KMS contexts and partial stubs) draws
+        // on the shard's buffer budget like the stream starts themselves.
+        let state_after = flow.parser_state.as_ref().map_or(0, |s| s.heap_bytes());
+        *stream_bytes = (*stream_bytes + state_after).saturating_sub(state_before);
+        if state_after > state_before && *stream_bytes > self.stream_budget {
+            self.counters.stream_budget_exhausted += 1;
+            *stream_bytes = stream_bytes.saturating_sub(state_after);
+            flow.parser_state = None;
         }
         let idle = [start.interest[0] == 0, start.interest[1] == 0];
         for (side, done) in idle.into_iter().enumerate() {
