@@ -25,6 +25,8 @@ pub enum NameSource {
     Mdns,
     /// LLMNR answer for the host's own address.
     Llmnr,
+    /// The workstation name of a KMS activation request.
+    Kms,
 }
 
 impl NameSource {
@@ -35,6 +37,7 @@ impl NameSource {
             NameSource::Netbios => "netbios",
             NameSource::Mdns => "mdns",
             NameSource::Llmnr => "llmnr",
+            NameSource::Kms => "kms",
         }
     }
 }

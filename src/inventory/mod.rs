@@ -8,9 +8,10 @@ pub mod hosts;
 pub mod software;
 
 use crate::event::Mac;
-use crate::event::{Endpoints, Event, EventBody, SoftwareEvent, Timestamp};
+use crate::event::{Endpoints, Event, EventBody, KmsEvent, SoftwareEvent, Timestamp};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
+use crate::signature::kms_table::KmsTable;
 use crate::signature::{Hit, Observable, Signatures};
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
@@ -195,7 +196,12 @@ impl Inventory {
                     remember(&mut h.http, &format!("{host} \"{ua}\""));
                 }
             }
-            EventBody::Software(_) | EventBody::Kms(_) => {}
+            EventBody::Kms(k) => {
+                if let Some(h) = self.hosts.host_mut(src, ts) {
+                    h.add_name(&k.machine_name, NameSource::Kms);
+                }
+            }
+            EventBody::Software(_) => {}
         }
     }
 }
@@ -211,6 +217,7 @@ enum SeenKind {
     DhcpVendorClass,
     DhcpParams,
     TcpSyn,
+    KmsEdition,
     Server(IpAddr, u16),
 }
 
@@ -256,6 +263,7 @@ impl<'a> Seen<'a> {
             SeenKind::DhcpVendorClass => Observable::DhcpVendorClass(t),
             SeenKind::DhcpParams => Observable::DhcpParams(t),
             SeenKind::TcpSyn => Observable::TcpSyn(t),
+            SeenKind::KmsEdition => Observable::KmsEdition(t),
             SeenKind::Server(ip, port) => Observable::Server(ip, port),
         }
     }
@@ -268,6 +276,26 @@ fn certificate_name(subject: &str) -> Option<&str> {
         .split(", ")
         .find_map(|rdn| rdn.strip_prefix("CN="))?;
     Some(cn.strip_prefix("*.").unwrap_or(cn)).filter(|n| !n.is_empty())
+}
+
+/// The `_service._proto` labels that start a DNS-SD or SRV name, if it has them.
+fn service_labels(name: &str) -> Option<&str> {
+    let mut dots = name.match_indices('.').map(|(i, _)| i);
+    let first = dots.next()?;
+    let end = dots.next().unwrap_or(name.len());
+    let labels = &name[..end];
+    (labels.starts_with('_') && name[first + 1..].starts_with('_') && end > first + 2)
+        .then_some(labels)
+}
+
+/// Names from the KMS table for the ids of a `kms` event.
+fn name_kms_ids(k: &mut KmsEvent, table: &KmsTable) {
+    k.application = table.application(&k.application_id).map(str::to_string);
+    k.edition = table.edition(&k.sku_id).map(str::to_string);
+    k.kms_group = table.group(&k.kms_counted_id).map(str::to_string);
+    if let Some(info) = k.response.as_mut().and_then(|r| r.epid_info.as_mut()) {
+        info.host_os = table.build(info.host_build).map(str::to_string);
+    }
 }
 
 /// The name in an HTTP Host header, without its port.
@@ -285,7 +313,24 @@ impl Inventory {
     fn observables(ev: &Event) -> Vec<Seen<'_>> {
         let mut v = Vec::new();
         match &ev.body {
-            EventBody::Dns(d) if d.kind == "query" => v.push(Seen::new(SeenKind::Name, &d.rrname)),
+            EventBody::Dns(d) if d.kind == "query" => {
+                v.push(Seen::new(SeenKind::Name, &d.rrname));
+                // A service lookup (`_vlmcs._tcp.campus.example`) also shows its service
+                // labels alone, whatever the domain.
+                if let Some(service) = service_labels(&d.rrname) {
+                    v.push(Seen::new(SeenKind::Name, service));
+                }
+            }
+            EventBody::Kms(k) => {
+                let edition = k
+                    .edition
+                    .as_deref()
+                    .or(k.kms_group.as_deref())
+                    .or(k.application.as_deref());
+                if let Some(e) = edition {
+                    v.push(Seen::new(SeenKind::KmsEdition, e));
+                }
+            }
             EventBody::Tls(t) => {
                 v.extend(t.sni.as_deref().map(|n| Seen::new(SeenKind::Name, n)));
                 // Without SNI (old clients), the certificate's common name names the server.
@@ -517,7 +562,10 @@ impl Inventory {
 impl Observer for Inventory {
     fn item(&mut self, item: Item) {
         match item {
-            Item::Event(ev) => {
+            Item::Event(mut ev) => {
+                if let EventBody::Kms(k) = &mut ev.body {
+                    name_kms_ids(k, &self.signatures.kms);
+                }
                 self.learn(&ev);
                 self.write(&ev);
                 if let Some(host) = self.software_host(&ev) {
@@ -561,5 +609,13 @@ mod tests {
         assert_eq!(certificate_name("C=US, O=No Name"), None);
         assert_eq!(host_name("update.example.com:8080"), "update.example.com");
         assert_eq!(host_name("[2001:db8::1]:443"), "[2001:db8::1]:443");
+        assert_eq!(
+            service_labels("_vlmcs._tcp.campus.example"),
+            Some("_vlmcs._tcp")
+        );
+        assert_eq!(service_labels("_vlmcs._tcp"), Some("_vlmcs._tcp"));
+        assert_eq!(service_labels("_dmarc.example.com"), None);
+        assert_eq!(service_labels("www.example.com"), None);
+        assert_eq!(service_labels("_a._"), None);
     }
 }

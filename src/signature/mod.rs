@@ -7,9 +7,11 @@
 //! and suffix name maps, regex sets, a network table and fingerprint maps, so a lookup is a few
 //! hash probes and costs no allocation beyond the hits it reports.
 
+pub mod kms_table;
 pub mod schema;
 
 use ipnet::IpNet;
+use kms_table::KmsTable;
 use regex::{Regex, RegexSet};
 use schema::{Category, EvidenceKind, License, PackFile, RuleDef};
 use std::collections::HashMap;
@@ -78,6 +80,8 @@ pub enum Matcher {
     DhcpParams(String),
     /// TCP SYN shape: initial TTL and option order, `128:mss,nop,ws,nop,nop,sok`.
     TcpSyn(String),
+    /// Regex over the edition a KMS client asked to activate.
+    KmsEdition(String),
 }
 
 /// A rule, as compiled.
@@ -120,6 +124,9 @@ pub enum Observable<'a> {
     DhcpParams(&'a str),
     /// A client's TCP SYN shape (`ittl:options`).
     TcpSyn(&'a str),
+    /// The edition a KMS request names (its product group or application when the edition is
+    /// not in the KMS table).
+    KmsEdition(&'a str),
 }
 
 /// A rule that matched, with the version its regex captured.
@@ -177,12 +184,15 @@ pub struct Signatures {
     user_agents: RegexIndex,
     urls: RegexIndex,
     dhcp_vendor_classes: RegexIndex,
+    kms_editions: RegexIndex,
     networks: Vec<(IpNet, Option<u16>, usize)>,
     ports: HashMap<u16, Vec<usize>>,
     ja3: HashMap<String, Vec<usize>>,
     ja4: HashMap<String, Vec<usize>>,
     dhcp_params: HashMap<String, Vec<usize>>,
     tcp_syn: HashMap<String, Vec<usize>>,
+    /// Names of KMS ids, from the pack folder's KMS table.
+    pub kms: KmsTable,
 }
 
 impl Signatures {
@@ -217,6 +227,7 @@ impl Signatures {
             Observable::UserAgent(ua) => self.user_agents.lookup(ua, out),
             Observable::Url(url) => self.urls.lookup(url, out),
             Observable::DhcpVendorClass(vc) => self.dhcp_vendor_classes.lookup(vc, out),
+            Observable::KmsEdition(e) => self.kms_editions.lookup(e, out),
             Observable::Server(ip, port) => {
                 for (net, p, rule) in &self.networks {
                     if net.contains(&ip) && p.is_none_or(|p| p == port) {
@@ -286,7 +297,8 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
     let mut examples: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
     let mut product_ids: HashMap<String, (PathBuf, usize)> = HashMap::new();
     let mut rule_ids: HashMap<String, (PathBuf, usize)> = HashMap::new();
-    let (mut uas, mut urls, mut dvcs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut uas, mut urls, mut dvcs, mut editions) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for file in &files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
@@ -385,6 +397,9 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
                             Matcher::DhcpVendorClass(re) => {
                                 dvcs.push((i, Regex::new(re).expect("checked")))
                             }
+                            Matcher::KmsEdition(re) => {
+                                editions.push((i, Regex::new(re).expect("checked")))
+                            }
                             Matcher::Cidr(net, port) => sigs.networks.push((*net, *port, i)),
                             Matcher::Port(p) => sigs.ports.entry(*p).or_default().push(i),
                             Matcher::Ja3(h) => sigs.ja3.entry(h.clone()).or_default().push(i),
@@ -419,6 +434,11 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
     sigs.user_agents = RegexIndex::build(uas);
     sigs.urls = RegexIndex::build(urls);
     sigs.dhcp_vendor_classes = RegexIndex::build(dvcs);
+    sigs.kms_editions = RegexIndex::build(editions);
+    match KmsTable::load(dir) {
+        Ok(table) => sigs.kms = table,
+        Err(problems) => errors.extend(problems),
+    }
     check_claims(&sigs, &origins, &mut errors);
     check_examples(&sigs, &origins, &examples, &mut errors);
     if errors.is_empty() {
@@ -466,6 +486,7 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
             &r.dhcp_vendor_class,
             Matcher::DhcpVendorClass,
         ),
+        ("kms_edition", &r.kms_edition, Matcher::KmsEdition),
     ] {
         if let Some(re) = value {
             Regex::new(re).map_err(|e| {
@@ -541,7 +562,7 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class, dhcp_params, tcp_syn".into()),
+        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class, dhcp_params, tcp_syn, kms_edition".into()),
         _ => Err("more than one matcher: a rule matches one observable".into()),
     }
 }
@@ -555,6 +576,7 @@ fn example_observable<'a>(m: &Matcher, text: &'a str) -> Option<Observable<'a>> 
         Matcher::DhcpVendorClass(_) => Observable::DhcpVendorClass(text),
         Matcher::DhcpParams(_) => Observable::DhcpParams(text),
         Matcher::TcpSyn(_) => Observable::TcpSyn(text),
+        Matcher::KmsEdition(_) => Observable::KmsEdition(text),
         Matcher::Ja3(_) => Observable::Ja3(text),
         Matcher::Ja4(_) => Observable::Ja4(text),
         Matcher::Port(_) => Observable::Server(IpAddr::from([192, 0, 2, 1]), text.parse().ok()?),
@@ -622,7 +644,10 @@ fn check_claims(sigs: &Signatures, origins: &[Origin], errors: &mut Vec<SigError
             Matcher::Cidr(n, p) => format!("cidr {n} {p:?}"),
             Matcher::DhcpParams(p) => format!("dhcp_params {p}"),
             Matcher::TcpSyn(p) => format!("tcp_syn {p}"),
-            Matcher::UserAgent(_) | Matcher::Url(_) | Matcher::DhcpVendorClass(_) => continue,
+            Matcher::UserAgent(_)
+            | Matcher::Url(_)
+            | Matcher::DhcpVendorClass(_)
+            | Matcher::KmsEdition(_) => continue,
         };
         claims.entry(key).or_default().push(i);
     }

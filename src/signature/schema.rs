@@ -147,6 +147,9 @@ pub struct RuleDef {
     pub dhcp_params: Option<String>,
     /// TCP SYN shape of the client: initial TTL and option order, `128:mss,nop,ws,nop,nop,sok`.
     pub tcp_syn: Option<String>,
+    /// Regular expression over the edition a KMS client asks to activate (its name in the KMS
+    /// table, `Windows 10/11 Pro`); a `version` capture names the version.
+    pub kms_edition: Option<String>,
     /// Strength of the evidence, 0 to 1.
     pub weight: f64,
     /// Where the fact comes from (vendor documentation URL preferred).
