@@ -161,7 +161,7 @@ pub enum EventBody {
     /// A QUIC client Initial's ClientHello.
     Quic(QuicEvent),
     /// A KMS activation call: the request and, when seen, the host's answer.
-    Kms(KmsEvent),
+    Kms(Box<KmsEvent>),
     /// A host gained a product, or a product showed a new version.
     Software(SoftwareEvent),
 }

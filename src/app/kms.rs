@@ -84,10 +84,7 @@ impl Conversation {
                 continue;
             }
             any = true;
-            let ndr = item
-                .transfer_syntaxes
-                .iter()
-                .find_map(|s| Ndr::of(&s.uuid));
+            let ndr = item.transfer_syntaxes.iter().find_map(|s| Ndr::of(&s.uuid));
             self.offered.retain(|(id, _)| *id != item.id);
             if self.offered.len() < MAX_CONTEXTS {
                 self.offered.push((item.id, ndr));
@@ -163,8 +160,7 @@ impl StreamParser for Kms {
         loop {
             let rest = data.get(used..).unwrap_or_default();
             let known = conversation(sink).is_some();
-            if !known && (dir != Direction::ToServer || !dcerpc::starts_pdu(rest, ptype::BIND))
-            {
+            if !known && (dir != Direction::ToServer || !dcerpc::starts_pdu(rest, ptype::BIND)) {
                 return (used, Verdict::NotMine);
             }
             if rest.is_empty() {
@@ -265,7 +261,7 @@ fn request(call_id: u32, ndr: Ndr, stub: &[u8], sink: &mut Sink<'_>) {
     let Ok(r) = kms::request_payload(stub, ndr).and_then(kms::decode_request) else {
         return;
     };
-    sink.hold(EventBody::Kms(KmsEvent {
+    sink.hold(EventBody::Kms(Box::new(KmsEvent {
         call_id,
         ndr: ndr.as_str(),
         protocol: r.version.to_string(),
@@ -288,7 +284,7 @@ fn request(call_id: u32, ndr: Ndr, stub: &[u8], sink: &mut Sink<'_>) {
         request_filetime: r.request_time,
         request_len: r.len,
         response: None,
-    }));
+    })));
 }
 
 /// Decodes a response stub into the held request of the same call.

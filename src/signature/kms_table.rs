@@ -119,9 +119,7 @@ impl KmsTable {
                         .is_some()
                 }
                 other => {
-                    err(format!(
-                        "kind {other:?}: expected app, group, sku or build"
-                    ));
+                    err(format!("kind {other:?}: expected app, group, sku or build"));
                     continue;
                 }
             };
@@ -211,11 +209,18 @@ mod tests {
 
     #[test]
     fn the_shipped_table_loads_whole() {
-        let t = KmsTable::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures").as_path())
-            .unwrap();
+        let t = KmsTable::load(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("signatures")
+                .as_path(),
+        )
+        .unwrap();
         // KmsDataBase.xml holds 257 SkuItems, the generated table all of them.
         assert_eq!(t.editions(), 257);
-        assert_eq!(t.edition("ca7df2e3-5ea0-47b8-9ac1-b1be4d8edd69"), Some("Windows 11 SE"));
+        assert_eq!(
+            t.edition("ca7df2e3-5ea0-47b8-9ac1-b1be4d8edd69"),
+            Some("Windows 11 SE")
+        );
         assert_eq!(
             t.application("0ff1ce15-a989-479d-af46-f275c6370663"),
             Some("Office 2013 / 2016 / 2019 / LTSC 2021 / LTSC 2024")

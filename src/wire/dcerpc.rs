@@ -225,7 +225,10 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&self, at: usize) -> Result<u16, Error> {
-        let b: [u8; 2] = self.bytes(at, 2)?.try_into().map_err(|_| Error::Truncated(at))?;
+        let b: [u8; 2] = self
+            .bytes(at, 2)?
+            .try_into()
+            .map_err(|_| Error::Truncated(at))?;
         Ok(if self.little_endian {
             u16::from_le_bytes(b)
         } else {
@@ -234,7 +237,10 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&self, at: usize) -> Result<u32, Error> {
-        let b: [u8; 4] = self.bytes(at, 4)?.try_into().map_err(|_| Error::Truncated(at))?;
+        let b: [u8; 4] = self
+            .bytes(at, 4)?
+            .try_into()
+            .map_err(|_| Error::Truncated(at))?;
         Ok(if self.little_endian {
             u32::from_le_bytes(b)
         } else {
@@ -397,7 +403,8 @@ mod tests {
     /// vlmcsd's bind_ack to it.
     const BIND_ACK: &str = "05000c13100000006c00000002000000d016d016083dd4510500313638380000030000000200020000000000000000000000000000000000000000000000000033057171babe37498319b5dbef9ccc3601000000030003000000000000000000000000000000000000000000";
     /// An error response: empty KMS payload, HRESULT 0x8007000D.
-    const ERROR_RESPONSE: &str = "050002031000000024000000020000000c0000000000000000000000000000000d000780";
+    const ERROR_RESPONSE: &str =
+        "050002031000000024000000020000000c0000000000000000000000000000000d000780";
 
     #[test]
     fn uuid_text_round_trips_through_wire_order() {

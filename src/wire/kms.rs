@@ -240,8 +240,7 @@ pub fn request_payload(stub: &[u8], ndr: Ndr) -> Result<&[u8], Error> {
     if u64::try_from(size).ok() != Some(count) || size > MAX_MESSAGE_LEN {
         return Err(Error::BadStub);
     }
-    stub.get(2 * w..2 * w + size)
-        .ok_or(Error::Truncated(2 * w))
+    stub.get(2 * w..2 * w + size).ok_or(Error::Truncated(2 * w))
 }
 
 /// The KMS response and HRESULT inside a response stub: `size`, a pointer, then (when the
@@ -276,14 +275,19 @@ fn decrypt<'b>(
     data: &[u8],
     buf: &'b mut [u8; MAX_MESSAGE_LEN],
 ) -> Option<&'b [u8]> {
-    if data.is_empty() || data.len() % BLOCK != 0 || data.len() > buf.len() {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK) || data.len() > buf.len() {
         return None;
     }
     let plain = &mut buf[..data.len()];
     plain.copy_from_slice(data);
     cipher.round_keys().decrypt_cbc(iv, plain);
     let pad = usize::from(*plain.last()?);
-    if pad == 0 || pad > BLOCK || plain[plain.len() - pad..].iter().any(|&b| usize::from(b) != pad) {
+    if pad == 0
+        || pad > BLOCK
+        || plain[plain.len() - pad..]
+            .iter()
+            .any(|&b| usize::from(b) != pad)
+    {
         return None;
     }
     Some(&plain[..plain.len() - pad])
@@ -385,7 +389,7 @@ pub fn decode_response(msg: &[u8]) -> Result<Response, Error> {
         }
     };
     let pid_size = usize::try_from(u32_at(body, 4)?).map_err(|_| Error::BadStub)?;
-    if pid_size > MAX_EPID_BYTES || pid_size % 2 != 0 {
+    if pid_size > MAX_EPID_BYTES || !pid_size.is_multiple_of(2) {
         return Err(Error::BadStub);
     }
     let epid_bytes = body.get(8..8 + pid_size).ok_or(Error::Truncated(8))?;
@@ -466,8 +470,21 @@ pub fn epid_info(epid: &str) -> Option<EpidInfo> {
 
 /// `YYYY-MM-DD` of day `day` (1-based) of `year`.
 fn date_of(year: u32, day: u32) -> Option<String> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+    let months = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let mut left = day;
     if !(1900..=9999).contains(&year) || left == 0 {
         return None;
@@ -490,7 +507,9 @@ pub fn hresult_name(hresult: u32) -> Option<&'static str> {
         0xC004_F038 => "SL_E_VL_NOT_ENOUGH_COUNT (the KMS count is insufficient)",
         0xC004_F039 => "SL_E_VL_NOT_ENABLED_CLIENT (the KMS host is not enabled)",
         0xC004_F041 => "SL_E_VL_MACHINE_NOT_BOUND (the KMS host is not activated)",
-        0xC004_F042 => "SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH (the KMS host refused the product)",
+        0xC004_F042 => {
+            "SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH (the KMS host refused the product)"
+        }
         0xC004_F06C => "SL_E_VL_BINDING_SERVICE_NOT_ENABLED (request time out of range)",
         _ => return None,
     })
@@ -526,10 +545,7 @@ mod tests {
         let r = decode_request(msg).unwrap();
         assert_eq!(r.version.to_string(), "6.0");
         assert_eq!(r.machine_name, "TWO-REQ-PC.campus.example");
-        assert_eq!(
-            r.sku_id.to_string(),
-            "2de67392-b7a7-462a-b1ca-108dd189f588"
-        );
+        assert_eq!(r.sku_id.to_string(), "2de67392-b7a7-462a-b1ca-108dd189f588");
         assert_eq!(
             r.client_machine_id.to_string(),
             "11111111-0000-4000-8000-000000000018"
@@ -582,7 +598,10 @@ mod tests {
         let stub = hex(V6_RESPONSE_STUB.trim());
         let msg = response_payload(&stub, Ndr::Ndr32).unwrap().message;
         for cut in 0..msg.len() {
-            assert!(decode_response(&msg[..cut]).is_err(), "response cut at {cut}");
+            assert!(
+                decode_response(&msg[..cut]).is_err(),
+                "response cut at {cut}"
+            );
         }
         for cut in 0..stub.len() {
             assert!(response_payload(&stub[..cut], Ndr::Ndr32).is_err());
@@ -622,7 +641,13 @@ mod tests {
     fn epid_fields() {
         let info = epid_info("06401-00206-471-111111-03-1033-17763.0000-2822018").unwrap();
         assert_eq!(
-            (info.platform_id, info.group_id, info.channel, info.lcid, info.host_build),
+            (
+                info.platform_id,
+                info.group_id,
+                info.channel,
+                info.lcid,
+                info.host_build
+            ),
             (6401, 206, 3, 1033, 17763)
         );
         assert_eq!(info.activation_date.as_deref(), Some("2018-10-09"));
@@ -641,6 +666,9 @@ mod tests {
     #[test]
     fn filetime_converts_to_unix_time() {
         // 134408561310000000 is 2026-12-04T11:08:51Z, the day the shared corpus was captured.
-        assert_eq!(filetime_to_unix_micros(134_408_561_310_000_000), 1_796_382_531_000_000);
+        assert_eq!(
+            filetime_to_unix_micros(134_408_561_310_000_000),
+            1_796_382_531_000_000
+        );
     }
 }

@@ -155,7 +155,12 @@ fn inv_shift_rows(block: &mut [u8; BLOCK]) {
 
 fn inv_mix_columns(block: &mut [u8; BLOCK]) {
     for c in 0..4 {
-        let a = [block[4 * c], block[4 * c + 1], block[4 * c + 2], block[4 * c + 3]];
+        let a = [
+            block[4 * c],
+            block[4 * c + 1],
+            block[4 * c + 2],
+            block[4 * c + 3],
+        ];
         for r in 0..4 {
             block[4 * c + r] = gmul(a[r], 14)
                 ^ gmul(a[(r + 1) % 4], 11)
