@@ -71,6 +71,10 @@ pub struct Common {
     /// Print the inventory document (JSON) instead of the per-host summary.
     #[arg(long)]
     pub json: bool,
+    /// Configuration file with the activation policy and the licence ledger
+    /// (config/wiretally.toml documents every key).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Folder of signature packs [default: ./signatures when it exists].
     #[arg(long, value_name = "DIR")]
     pub signatures: Option<PathBuf>,

@@ -130,6 +130,22 @@ pub struct Endpoints {
     pub dest_mac: Option<Mac>,
 }
 
+impl Endpoints {
+    /// The same flow seen from the receiver's side.
+    pub fn reversed(&self) -> Endpoints {
+        Endpoints {
+            flow_id: self.flow_id,
+            src_ip: self.dest_ip,
+            src_port: self.dest_port,
+            dest_ip: self.src_ip,
+            dest_port: self.src_port,
+            proto: self.proto,
+            src_mac: self.dest_mac,
+            dest_mac: self.src_mac,
+        }
+    }
+}
+
 /// One observation, written as one NDJSON line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -162,6 +178,10 @@ pub enum EventBody {
     Quic(QuicEvent),
     /// A KMS activation call: the request and, when seen, the host's answer.
     Kms(Box<KmsEvent>),
+    /// A licence-manager message (FlexLM/FlexNet).
+    License(LicenseEvent),
+    /// An alert raised for the first time.
+    Alert(Box<crate::inventory::alerts::Alert>),
     /// A host gained a product, or a product showed a new version.
     Software(SoftwareEvent),
 }
@@ -179,6 +199,8 @@ impl EventBody {
             EventBody::Tls(_) => "tls",
             EventBody::Quic(_) => "quic",
             EventBody::Kms(_) => "kms",
+            EventBody::License(_) => "license",
+            EventBody::Alert(_) => "alert",
             EventBody::Software(_) => "software",
         }
     }
@@ -506,6 +528,37 @@ pub struct KmsResponse {
     pub response_len: usize,
 }
 
+/// `license` object: a licence-manager message (FlexLM/FlexNet Publisher, shared/reference/kms.md
+/// §9). The sender is the client for `hello` and `request`, the server for the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LicenseEvent {
+    /// `flexlm`.
+    pub protocol: &'static str,
+    /// `hello`, `request`, `hello-response`, `redirect`, `status`, `response`.
+    pub message: &'static str,
+    /// FlexNet message type of a framed message (`0x0113`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// The vendor daemon (`MLM`, `adskflex`, `ansyslmd`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_daemon: Option<String>,
+    /// Host name the client gave in its hello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_host: Option<String>,
+    /// Client platform from its hello (`x64_lsb`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// FlexNet version the hello names (`11.11`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Where a redirect sends the client: the vendor daemon's host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_host: Option<String>,
+    /// And its port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_port: Option<u16>,
+}
+
 /// The fields of a KMS host's ePID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EpidInfo {
@@ -554,6 +607,8 @@ impl Serialize for Event {
             EventBody::Tls(t) => m.serialize_entry(key, t)?,
             EventBody::Quic(q) => m.serialize_entry(key, q)?,
             EventBody::Kms(k) => m.serialize_entry(key, k)?,
+            EventBody::License(l) => m.serialize_entry(key, l)?,
+            EventBody::Alert(a) => m.serialize_entry(key, a)?,
             EventBody::Software(p) => m.serialize_entry(key, p)?,
         }
         m.end()

@@ -13,6 +13,7 @@ pub mod capture;
 pub mod event;
 pub mod inventory;
 pub mod pipeline;
+pub mod policy;
 pub mod report;
 pub mod signature;
 pub mod wire;

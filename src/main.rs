@@ -18,6 +18,7 @@ use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
 use wiretally::pipeline::flow::FlowLimits;
 use wiretally::pipeline::fragment::FragLimits;
 use wiretally::pipeline::worker::WorkerConfig;
+use wiretally::policy::{self, Policy};
 use wiretally::report;
 use wiretally::signature;
 
@@ -41,6 +42,7 @@ struct Settings {
     limits: InventoryLimits,
     events: Option<String>,
     signatures: Arc<signature::Signatures>,
+    policy: Policy,
     json: bool,
 }
 
@@ -103,6 +105,13 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
         ));
     }
     let signatures = Arc::new(load_signatures(c.signatures.as_deref(), &mut errors));
+    let policy = match &c.config {
+        Some(path) => policy::config::load(path, &signatures).unwrap_or_else(|problems| {
+            errors.extend(problems.iter().map(|p| p.to_string()));
+            Policy::default()
+        }),
+        None => Policy::default(),
+    };
     let mut nets = Vec::new();
     for n in &c.home_nets {
         match n.parse() {
@@ -139,6 +148,7 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
         },
         events: c.events.clone(),
         signatures,
+        policy,
         json: c.json,
     })
 }
@@ -178,12 +188,13 @@ fn stop_on_signal(waker: Option<Waker>) -> Result<Arc<AtomicBool>> {
 /// Runs `analyze`; returns whether every file was read whole.
 fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
     let stop = stop_on_signal(None)?;
-    let inventory = Inventory::new(
+    let mut inventory = Inventory::new(
         s.home,
         s.limits,
         Arc::clone(&s.signatures),
         event_writer(&s.events)?,
     );
+    inventory.policy = s.policy;
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
     for path in captures {
@@ -225,12 +236,13 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
     let mut source = Source::open_live(&opts)?;
     let stop = stop_on_signal(source.waker())?;
     eprintln!("wiretally: capturing on {}.", source.name());
-    let inventory = Inventory::new(
+    let mut inventory = Inventory::new(
         s.home,
         s.limits,
         Arc::clone(&s.signatures),
         event_writer(&s.events)?,
     );
+    inventory.policy = s.policy;
     let mut engine = Engine::start(s.engine, inventory);
     let result = engine.feed(&mut source, &stop);
     let live = source.stats();
@@ -263,10 +275,12 @@ fn check_signatures(dir: &std::path::Path) -> ExitCode {
     match signature::load_dir(dir) {
         Ok(sigs) => {
             println!(
-                "{}: {} products, {} rules, all examples pass.",
+                "{}: {} products, {} rules, all examples pass; KMS table: {} editions; flag list: {} services.",
                 dir.display(),
                 sigs.products.len(),
-                sigs.rules.len()
+                sigs.rules.len(),
+                sigs.kms.editions(),
+                sigs.flags.len()
             );
             ExitCode::SUCCESS
         }

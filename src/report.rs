@@ -3,6 +3,7 @@
 use crate::app::DATAGRAM_PARSERS;
 use crate::capture::CaptureStats;
 use crate::inventory::Inventory;
+use crate::inventory::alerts::Alert;
 use crate::inventory::hosts::Host;
 use crate::pipeline::stats::Counters;
 use crate::signature::Signatures;
@@ -42,7 +43,42 @@ fn product_lines(h: &Host, sigs: &Signatures) -> String {
     out
 }
 
-fn host_line(h: &Host, sigs: &Signatures) -> String {
+/// The alerts of a host record: those raised on its address while the record was its own.
+fn host_alerts<'a>(inv: &'a Inventory, h: &'a Host) -> impl Iterator<Item = &'a Alert> {
+    inv.alerts.of_host(h.ip).filter(move |a| {
+        a.last_seen >= h.first_seen && h.ended.is_none_or(|end| a.first_seen <= end)
+    })
+}
+
+/// One line per alert of a host.
+fn alert_lines(inv: &Inventory, h: &Host) -> String {
+    let mut out = String::new();
+    for a in host_alerts(inv, h) {
+        let server = a.server.as_ref().map_or(String::new(), |s| {
+            let name = s
+                .name
+                .clone()
+                .or_else(|| s.address.map(|ip| ip.to_string()))
+                .unwrap_or_default();
+            format!(" {name}")
+        });
+        let product = a
+            .product
+            .as_deref()
+            .map_or(String::new(), |p| format!(" [{p}]"));
+        let _ = write!(
+            out,
+            "\n    ALERT {}{server}{product} ×{}: {}",
+            a.kind.as_str(),
+            a.count,
+            a.reason
+        );
+    }
+    out
+}
+
+fn host_line(inv: &Inventory, h: &Host) -> String {
+    let sigs = &inv.signatures;
     let mut s = format!("{}", h.ip);
     if let Some(mac) = h.mac {
         let _ = write!(s, "  {mac}");
@@ -69,6 +105,7 @@ fn host_line(h: &Host, sigs: &Signatures) -> String {
         let _ = write!(s, " (address given to another MAC at {end})");
     }
     s.push_str(&product_lines(h, sigs));
+    s.push_str(&alert_lines(inv, h));
     let counts = h.events.nonzero();
     if !counts.is_empty() {
         let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -91,7 +128,7 @@ pub fn host_summary(inv: &Inventory) -> String {
     let hosts = inv.hosts.all();
     let mut out = format!("{} host(s) in the home networks\n", hosts.len());
     for h in hosts {
-        out.push_str(&host_line(h, &inv.signatures));
+        out.push_str(&host_line(inv, h));
         out.push('\n');
     }
     out
@@ -163,6 +200,26 @@ pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> 
             c.stream_overflows,
             c.stream_depth_reached,
             c.stream_budget_exhausted
+        );
+    }
+    let alerts: Vec<String> = inv
+        .alerts
+        .counts()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    if !alerts.is_empty() || inv.alerts.dropped + inv.usage_dropped > 0 {
+        let _ = write!(
+            s,
+            "\nalerts: {} (not kept, table full: {}; hosts not counted for seats: {})",
+            if alerts.is_empty() {
+                "none".to_string()
+            } else {
+                alerts.join(", ")
+            },
+            inv.alerts.dropped,
+            inv.usage_dropped
         );
     }
     let _ = write!(
@@ -237,7 +294,7 @@ pub fn inventory_document(inv: &Inventory, c: &Counters) -> String {
                 "first_seen": h.first_seen,
                 "last_seen": h.last_seen,
                 "products": products_json(h, sigs),
-                "alerts": [],
+                "alerts": host_alerts(inv, h).collect::<Vec<_>>(),
             });
             if let Some(end) = h.ended {
                 v["ended"] = serde_json::json!(end);
@@ -247,7 +304,7 @@ pub fn inventory_document(inv: &Inventory, c: &Counters) -> String {
         .collect();
     let doc = serde_json::json!({
         "hosts": hosts,
-        "alerts": [],
+        "alerts": inv.alerts.all(),
         "stats": {
             "packets": c.packets,
             "bytes": c.bytes,

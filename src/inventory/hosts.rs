@@ -27,6 +27,8 @@ pub enum NameSource {
     Llmnr,
     /// The workstation name of a KMS activation request.
     Kms,
+    /// The host name a FlexLM client gave in its hello.
+    Flexlm,
 }
 
 impl NameSource {
@@ -38,6 +40,7 @@ impl NameSource {
             NameSource::Mdns => "mdns",
             NameSource::Llmnr => "llmnr",
             NameSource::Kms => "kms",
+            NameSource::Flexlm => "flexlm",
         }
     }
 }

@@ -3,6 +3,8 @@
 //! The [`Inventory`] consumes the pipeline's merged items in input order on the output thread, so
 //! everything here is single-threaded and deterministic.
 
+pub mod alerts;
+mod checks;
 pub mod dns_names;
 pub mod hosts;
 pub mod software;
@@ -11,8 +13,10 @@ use crate::event::Mac;
 use crate::event::{Endpoints, Event, EventBody, KmsEvent, SoftwareEvent, Timestamp};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
+use crate::policy::Policy;
 use crate::signature::kms_table::KmsTable;
 use crate::signature::{Hit, Observable, Signatures};
+use alerts::Alerts;
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
 use software::Change;
@@ -70,6 +74,14 @@ pub struct Inventory {
     max_pending: usize,
     /// Waiting DHCP clients dropped because the table of them was full.
     pub pending_dhcp_dropped: u64,
+    /// The activation policy and ledger.
+    pub policy: Policy,
+    /// Alerts raised.
+    pub alerts: Alerts,
+    /// Hosts that used each ledger product, with when they last did, for the overuse count.
+    usage: HashMap<String, HashMap<IpAddr, Timestamp>>,
+    /// Hosts not counted towards a ledger product because its table was full.
+    pub usage_dropped: u64,
 }
 
 impl Inventory {
@@ -86,6 +98,10 @@ impl Inventory {
             hits: Vec::new(),
             pending_dhcp: HashMap::new(),
             pending_dhcp_dropped: 0,
+            policy: Policy::default(),
+            alerts: Alerts::default(),
+            usage: HashMap::new(),
+            usage_dropped: 0,
             max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
@@ -201,7 +217,14 @@ impl Inventory {
                     h.add_name(&k.machine_name, NameSource::Kms);
                 }
             }
-            EventBody::Software(_) => {}
+            EventBody::License(l) => {
+                if let (Some(h), Some(name)) =
+                    (self.hosts.host_mut(src, ts), l.client_host.as_deref())
+                {
+                    h.add_name(name, NameSource::Flexlm);
+                }
+            }
+            EventBody::Software(_) | EventBody::Alert(_) => {}
         }
     }
 }
@@ -426,16 +449,28 @@ impl Inventory {
                 let Some(h) = self.hosts.host_mut(host, ts) else {
                     return out;
                 };
-                let Some(change) = h
+                let change = h
                     .software
-                    .record(&sigs, hit, &shown, ts, self.min_confidence)
-                else {
-                    continue;
-                };
+                    .record(&sigs, hit, &shown, ts, self.min_confidence);
                 let (Some(rule), Some(product)) =
                     (sigs.rules.get(hit.rule), sigs.product_of(hit.rule))
                 else {
                     continue;
+                };
+                let reported = h
+                    .software
+                    .products
+                    .iter()
+                    .any(|p| p.product as usize == rule.product && p.reported);
+                let newly = matches!(change, Some(Change::NewProduct(_)));
+                let Some(change) = change else {
+                    if reported {
+                        self.check_ledger(host, rule.product, false, ts, endpoints, &mut out);
+                    }
+                    continue;
+                };
+                let Some(h) = self.hosts.host_mut(host, ts) else {
+                    return out;
                 };
                 let confidence = h
                     .software
@@ -462,6 +497,7 @@ impl Inventory {
                         observable: shown.to_string(),
                     }),
                 });
+                self.check_ledger(host, rule.product, newly, ts, endpoints, &mut out);
             }
             self.hits = hits;
         }
@@ -568,6 +604,9 @@ impl Observer for Inventory {
                 }
                 self.learn(&ev);
                 self.write(&ev);
+                for alert in self.check_event(&ev) {
+                    self.write(&alert);
+                }
                 if let Some(host) = self.software_host(&ev) {
                     let seen = Self::observables(&ev);
                     for sw in self.infer(host, &seen, ev.timestamp, &ev.endpoints) {
@@ -580,6 +619,9 @@ impl Observer for Inventory {
                 self.hosts.activity(a.server.0, a.server.1, a.ts);
                 for sw in self.infer_flow(&a) {
                     self.write(&sw);
+                }
+                for alert in self.check_flow(&a) {
+                    self.write(&alert);
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! and suffix name maps, regex sets, a network table and fingerprint maps, so a lookup is a few
 //! hash probes and costs no allocation beyond the hits it reports.
 
+pub mod flags;
 pub mod kms_table;
 pub mod schema;
 
@@ -82,6 +83,8 @@ pub enum Matcher {
     TcpSyn(String),
     /// Regex over the edition a KMS client asked to activate.
     KmsEdition(String),
+    /// A FlexLM vendor daemon name, lowercase.
+    LicenseDaemon(String),
 }
 
 /// A rule, as compiled.
@@ -127,6 +130,8 @@ pub enum Observable<'a> {
     /// The edition a KMS request names (its product group or application when the edition is
     /// not in the KMS table).
     KmsEdition(&'a str),
+    /// A FlexLM vendor daemon a licence-manager message names.
+    LicenseDaemon(&'a str),
 }
 
 /// A rule that matched, with the version its regex captured.
@@ -191,8 +196,11 @@ pub struct Signatures {
     ja4: HashMap<String, Vec<usize>>,
     dhcp_params: HashMap<String, Vec<usize>>,
     tcp_syn: HashMap<String, Vec<usize>>,
+    license_daemons: HashMap<String, Vec<usize>>,
     /// Names of KMS ids, from the pack folder's KMS table.
     pub kms: KmsTable,
+    /// Known unlicensed activation services, from the pack folder's flag files.
+    pub flags: flags::FlagList,
 }
 
 impl Signatures {
@@ -243,6 +251,9 @@ impl Signatures {
             Observable::Ja4(h) => plain(self.ja4.get(h), out),
             Observable::DhcpParams(p) => plain(self.dhcp_params.get(p), out),
             Observable::TcpSyn(p) => plain(self.tcp_syn.get(p), out),
+            Observable::LicenseDaemon(d) => {
+                plain(self.license_daemons.get(&d.to_ascii_lowercase()), out)
+            }
         }
     }
 
@@ -410,6 +421,9 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
                             Matcher::TcpSyn(p) => {
                                 sigs.tcp_syn.entry(p.clone()).or_default().push(i)
                             }
+                            Matcher::LicenseDaemon(d) => {
+                                sigs.license_daemons.entry(d.clone()).or_default().push(i)
+                            }
                         }
                         sigs.rules.push(Rule {
                             id: rid,
@@ -437,6 +451,11 @@ pub fn load_dir(dir: &Path) -> Result<Signatures, Vec<SigError>> {
     sigs.kms_editions = RegexIndex::build(editions);
     match KmsTable::load(dir) {
         Ok(table) => sigs.kms = table,
+        Err(problems) => errors.extend(problems),
+    }
+    let ids: Vec<&str> = sigs.products.iter().map(|p| p.id.as_str()).collect();
+    match flags::FlagList::load(dir, &ids) {
+        Ok(list) => sigs.flags = list,
         Err(problems) => errors.extend(problems),
     }
     check_claims(&sigs, &origins, &mut errors);
@@ -551,6 +570,18 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
         }
         found.push(Matcher::TcpSyn(p.clone()));
     }
+    if let Some(d) = &r.flexlm_daemon {
+        let ok = !d.is_empty()
+            && d.len() <= 10
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(format!(
+                "flexlm_daemon {d:?}: a vendor daemon name, 1 to 10 letters, digits, _ or -"
+            ));
+        }
+        found.push(Matcher::LicenseDaemon(d.to_ascii_lowercase()));
+    }
     if !(0.0..=1.0).contains(&r.weight) {
         return Err(format!("weight {}: must be between 0 and 1", r.weight));
     }
@@ -562,7 +593,7 @@ fn compile_rule(r: &RuleDef) -> Result<Matcher, String> {
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class, dhcp_params, tcp_syn, kms_edition".into()),
+        0 => Err("no matcher: one of domain, domain_suffix, user_agent, url, cidr, port, ja3, ja4, dhcp_vendor_class, dhcp_params, tcp_syn, kms_edition, flexlm_daemon".into()),
         _ => Err("more than one matcher: a rule matches one observable".into()),
     }
 }
@@ -577,6 +608,7 @@ fn example_observable<'a>(m: &Matcher, text: &'a str) -> Option<Observable<'a>> 
         Matcher::DhcpParams(_) => Observable::DhcpParams(text),
         Matcher::TcpSyn(_) => Observable::TcpSyn(text),
         Matcher::KmsEdition(_) => Observable::KmsEdition(text),
+        Matcher::LicenseDaemon(_) => Observable::LicenseDaemon(text),
         Matcher::Ja3(_) => Observable::Ja3(text),
         Matcher::Ja4(_) => Observable::Ja4(text),
         Matcher::Port(_) => Observable::Server(IpAddr::from([192, 0, 2, 1]), text.parse().ok()?),
@@ -644,6 +676,7 @@ fn check_claims(sigs: &Signatures, origins: &[Origin], errors: &mut Vec<SigError
             Matcher::Cidr(n, p) => format!("cidr {n} {p:?}"),
             Matcher::DhcpParams(p) => format!("dhcp_params {p}"),
             Matcher::TcpSyn(p) => format!("tcp_syn {p}"),
+            Matcher::LicenseDaemon(d) => format!("flexlm_daemon {d}"),
             Matcher::UserAgent(_)
             | Matcher::Url(_)
             | Matcher::DhcpVendorClass(_)

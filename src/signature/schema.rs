@@ -62,6 +62,19 @@ pub enum License {
     EducationFree,
 }
 
+impl License {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            License::Commercial => "commercial",
+            License::Subscription => "subscription",
+            License::Freeware => "freeware",
+            License::OpenSource => "open-source",
+            License::EducationFree => "education-free",
+        }
+    }
+}
+
 /// What a rule's traffic says about the product.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
@@ -150,6 +163,8 @@ pub struct RuleDef {
     /// Regular expression over the edition a KMS client asks to activate (its name in the KMS
     /// table, `Windows 10/11 Pro`); a `version` capture names the version.
     pub kms_edition: Option<String>,
+    /// A FlexLM vendor daemon name (`MLM`, `adskflex`), matched case-insensitively.
+    pub flexlm_daemon: Option<String>,
     /// Strength of the evidence, 0 to 1.
     pub weight: f64,
     /// Where the fact comes from (vendor documentation URL preferred).

@@ -1,0 +1,244 @@
+//! Alerts: what the security team and the compliance officers must look at.
+//!
+//! An alert is kept once per (host, kind, server, product); a repeat raises its count and last
+//! seen time instead of making a new alert. The table is bounded; alerts that do not fit are
+//! counted, never silently lost.
+
+use crate::event::{Mac, Timestamp};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Most alerts kept.
+pub const MAX_ALERTS: usize = 65_536;
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Activation against a KMS host or licence service that is not the campus's own.
+    UnauthorizedActivationServer,
+    /// A licence-manager connection to a server that is not the campus's own.
+    UnauthorizedLicenseServer,
+    /// A product that needs a licence, with no ledger entry.
+    UnlicensedProduct,
+    /// More hosts use a product than the ledger has seats for.
+    LicenseOveruse,
+}
+
+impl AlertKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::UnauthorizedActivationServer => "unauthorized_activation_server",
+            AlertKind::UnauthorizedLicenseServer => "unauthorized_license_server",
+            AlertKind::UnlicensedProduct => "unlicensed_product",
+            AlertKind::LicenseOveruse => "license_overuse",
+        }
+    }
+
+    /// Every kind, for counters.
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::UnauthorizedActivationServer,
+        AlertKind::UnauthorizedLicenseServer,
+        AlertKind::UnlicensedProduct,
+        AlertKind::LicenseOveruse,
+    ];
+}
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look in the half-yearly check.
+    Low,
+    /// A compliance gap.
+    Medium,
+    /// Software activated or licensed outside the campus's control.
+    High,
+}
+
+/// The server an alert is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Server {
+    /// Its name, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its address, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// Its port, when the alert comes from a connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// The host an alert is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AlertHost {
+    /// Address.
+    pub ip: Option<IpAddr>,
+    /// MAC, when known when the alert was raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    /// Names, when known when the alert was raised.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// What it is about.
+    pub kind: AlertKind,
+    /// How urgent.
+    pub severity: Severity,
+    /// The host (absent for alerts about a product as a whole, such as overuse).
+    pub host: AlertHost,
+    /// The server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<Server>,
+    /// The product id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// What was seen (the latest occurrence).
+    pub evidence: String,
+    /// Why it is an alert.
+    pub reason: String,
+    /// First occurrence.
+    pub first_seen: Timestamp,
+    /// Latest occurrence.
+    pub last_seen: Timestamp,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// An alert waiting to be raised.
+pub struct Raise {
+    /// What it is about.
+    pub kind: AlertKind,
+    /// How urgent.
+    pub severity: Severity,
+    /// The host.
+    pub host: AlertHost,
+    /// The server.
+    pub server: Option<Server>,
+    /// The product id.
+    pub product: Option<String>,
+    /// What was seen.
+    pub evidence: String,
+    /// Why it is an alert.
+    pub reason: String,
+    /// When.
+    pub ts: Timestamp,
+}
+
+type Key = (AlertKind, Option<IpAddr>, Option<Server>, Option<String>);
+
+/// The alerts raised so far.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    list: Vec<Alert>,
+    index: HashMap<Key, usize>,
+    /// Alerts not kept because the table was full.
+    pub dropped: u64,
+}
+
+impl Alerts {
+    /// Raises an alert, or counts a repeat of one; returns the alert when it is new.
+    pub fn raise(&mut self, r: Raise) -> Option<&Alert> {
+        let key = (r.kind, r.host.ip, r.server.clone(), r.product.clone());
+        if let Some(&i) = self.index.get(&key) {
+            let a = &mut self.list[i];
+            a.count += 1;
+            a.last_seen = a.last_seen.max(r.ts);
+            a.evidence = r.evidence;
+            return None;
+        }
+        if self.list.len() >= MAX_ALERTS {
+            self.dropped += 1;
+            return None;
+        }
+        self.index.insert(key, self.list.len());
+        self.list.push(Alert {
+            kind: r.kind,
+            severity: r.severity,
+            host: r.host,
+            server: r.server,
+            product: r.product,
+            evidence: r.evidence,
+            reason: r.reason,
+            first_seen: r.ts,
+            last_seen: r.ts,
+            count: 1,
+        });
+        self.list.last()
+    }
+
+    /// Every alert, in the order they were first raised.
+    pub fn all(&self) -> &[Alert] {
+        &self.list
+    }
+
+    /// Alerts about one host.
+    pub fn of_host(&self, ip: IpAddr) -> impl Iterator<Item = &Alert> {
+        self.list.iter().filter(move |a| a.host.ip == Some(ip))
+    }
+
+    /// Alerts of each kind.
+    pub fn counts(&self) -> [(AlertKind, usize); 4] {
+        AlertKind::ALL.map(|k| (k, self.list.iter().filter(|a| a.kind == k).count()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raise(host: &str, server: &str, ts: i64) -> Raise {
+        Raise {
+            kind: AlertKind::UnauthorizedActivationServer,
+            severity: Severity::High,
+            host: AlertHost {
+                ip: host.parse().ok(),
+                ..AlertHost::default()
+            },
+            server: Some(Server {
+                name: Some(server.into()),
+                ..Server::default()
+            }),
+            product: Some("microsoft.windows".into()),
+            evidence: format!("at {ts}"),
+            reason: "test".into(),
+            ts: Timestamp(ts),
+        }
+    }
+
+    #[test]
+    fn repeats_count_instead_of_adding() {
+        let mut a = Alerts::default();
+        assert!(a.raise(raise("10.0.0.1", "kms8.msguides.com", 5)).is_some());
+        assert!(a.raise(raise("10.0.0.1", "kms8.msguides.com", 9)).is_none());
+        assert!(a.raise(raise("10.0.0.1", "kms9.msguides.com", 7)).is_some());
+        assert!(a.raise(raise("10.0.0.2", "kms8.msguides.com", 7)).is_some());
+        assert_eq!(a.all().len(), 3);
+        let first = &a.all()[0];
+        assert_eq!(
+            (first.count, first.first_seen, first.last_seen),
+            (2, Timestamp(5), Timestamp(9))
+        );
+        assert_eq!(first.evidence, "at 9");
+        assert_eq!(a.of_host("10.0.0.1".parse().unwrap()).count(), 2);
+        assert_eq!(a.counts()[0], (AlertKind::UnauthorizedActivationServer, 3));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let mut a = Alerts::default();
+        for i in 0..MAX_ALERTS as u32 + 10 {
+            let host = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            a.raise(raise(&host, "x", 1));
+        }
+        assert_eq!(a.all().len(), MAX_ALERTS);
+        assert_eq!(a.dropped, 10);
+    }
+}

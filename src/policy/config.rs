@@ -1,0 +1,335 @@
+//! Reading the policy from the configuration file (config/wiretally.toml documents every key)
+//! and the ledger's CSV file.
+//!
+//! Every problem is reported at once, each with its file and line: unknown keys, malformed server
+//! entries, ledger rows naming a product no signature pack knows, duplicate products, bad seat
+//! counts, an unreadable CSV file.
+
+use super::{License, Policy, ServerEntry, ServerList};
+use crate::signature::{SigError, Signatures};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The keys this part of the configuration reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    activation: ActivationDef,
+    #[serde(default)]
+    ledger: LedgerDef,
+    #[serde(default)]
+    licenses: Vec<LicenseDef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivationDef {
+    #[serde(default)]
+    authorized_kms: Vec<Spanned<String>>,
+    #[serde(default)]
+    authorized_license_servers: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerDef {
+    licenses_csv: Option<Spanned<String>>,
+    overuse_period: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LicenseDef {
+    product: Spanned<String>,
+    seats: Spanned<i64>,
+    #[serde(default)]
+    note: String,
+}
+
+/// Columns of the ledger's CSV file, in this order, with this header row.
+pub const CSV_COLUMNS: [&str; 3] = ["product", "seats", "note"];
+
+/// Line (1-based) of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |t| t.matches('\n').count() + 1)
+}
+
+/// Reads the policy from the configuration file at `path`. Ledger products are checked against
+/// `signatures` when any packs are loaded.
+pub fn load(path: &Path, signatures: &Signatures) -> Result<Policy, Vec<SigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![SigError {
+            file: path.to_path_buf(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    parse(path, &text, signatures)
+}
+
+/// Parses configuration text; `path` names the file in errors and anchors a relative CSV path.
+pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy, Vec<SigError>> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        vec![SigError {
+            file: path.to_path_buf(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().to_string(),
+        }]
+    })?;
+    let mut errors = Vec::new();
+    let mut err = |offset: usize, message: String| {
+        errors.push(SigError {
+            file: path.to_path_buf(),
+            line: line_of(text, offset),
+            message,
+        })
+    };
+    let mut policy = Policy::default();
+    for (list, entries, key) in [
+        (
+            &mut policy.authorized_kms,
+            &file.activation.authorized_kms,
+            "authorized_kms",
+        ),
+        (
+            &mut policy.authorized_license_servers,
+            &file.activation.authorized_license_servers,
+            "authorized_license_servers",
+        ),
+    ] {
+        let mut parsed = Vec::new();
+        for e in entries {
+            match ServerEntry::parse(e.get_ref()) {
+                Ok(entry) => parsed.push(entry),
+                Err(m) => err(e.span().start, format!("activation.{key}: {m}")),
+            }
+        }
+        *list = ServerList(parsed);
+    }
+    if let Some(p) = &file.ledger.overuse_period {
+        match humantime::parse_duration(p.get_ref()) {
+            Ok(d) if d.as_secs() > 0 => policy.overuse_period_secs = d.as_secs(),
+            _ => err(
+                p.span().start,
+                format!(
+                    "ledger.overuse_period {:?}: a duration such as \"30d\" or \"180days\"",
+                    p.get_ref()
+                ),
+            ),
+        }
+    }
+    let mut rows: Vec<(PathBuf, usize, String, i64, String)> = file
+        .licenses
+        .into_iter()
+        .map(|l| {
+            (
+                path.to_path_buf(),
+                line_of(text, l.product.span().start),
+                l.product.into_inner(),
+                *l.seats.get_ref(),
+                l.note,
+            )
+        })
+        .collect();
+    policy.has_ledger = !rows.is_empty();
+    if let Some(csv_path) = &file.ledger.licenses_csv {
+        let relative = Path::new(csv_path.get_ref());
+        let full = match path.parent() {
+            Some(dir) if relative.is_relative() => dir.join(relative),
+            _ => relative.to_path_buf(),
+        };
+        match read_csv(&full) {
+            Ok((csv_rows, csv_errors)) => {
+                rows.extend(csv_rows);
+                errors.extend(csv_errors);
+            }
+            Err(e) => errors.push(SigError {
+                file: path.to_path_buf(),
+                line: line_of(text, csv_path.span().start),
+                message: format!("ledger.licenses_csv {}: {e}", full.display()),
+            }),
+        }
+        policy.has_ledger = true;
+    }
+    let known =
+        |id: &str| signatures.products.is_empty() || signatures.products.iter().any(|p| p.id == id);
+    let mut seen: std::collections::HashMap<String, (PathBuf, usize)> = Default::default();
+    for (file, line, product, seats, note) in rows {
+        let mut problem = |message: String| {
+            errors.push(SigError {
+                file: file.clone(),
+                line,
+                message,
+            })
+        };
+        if !known(&product) {
+            problem(format!(
+                "licence for {product:?}: no signature pack defines this product id"
+            ));
+            continue;
+        }
+        let Ok(seats) = u64::try_from(seats) else {
+            problem(format!("licence for {product}: seats {seats} is negative"));
+            continue;
+        };
+        if let Some((f, l)) = seen.insert(product.clone(), (file.clone(), line)) {
+            problem(format!(
+                "licence for {product} is already given at {}:{l}",
+                f.display()
+            ));
+            continue;
+        }
+        policy.ledger.insert(product, License { seats, note });
+    }
+    if errors.is_empty() {
+        Ok(policy)
+    } else {
+        Err(errors)
+    }
+}
+
+type CsvRows = Vec<(PathBuf, usize, String, i64, String)>;
+
+/// The ledger CSV's rows as (file, line, product, seats, note), and its problems.
+fn read_csv(path: &Path) -> Result<(CsvRows, Vec<SigError>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    if header.len() < 2
+        || header[..2] != CSV_COLUMNS[..2]
+        || header.get(2).is_some_and(|h| h != CSV_COLUMNS[2])
+    {
+        errors.push(SigError {
+            file: path.to_path_buf(),
+            line: 1,
+            message: format!(
+                "header {:?}: the columns are {}",
+                header.join(","),
+                CSV_COLUMNS.join(",")
+            ),
+        });
+        return Ok((rows, errors));
+    }
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                errors.push(SigError {
+                    file: path.to_path_buf(),
+                    line,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let product = record.get(0).unwrap_or_default().to_string();
+        let seats = record.get(1).unwrap_or_default();
+        match seats.parse::<i64>() {
+            Ok(n) if !product.is_empty() => rows.push((
+                path.to_path_buf(),
+                line,
+                product,
+                n,
+                record.get(2).unwrap_or_default().to_string(),
+            )),
+            _ => errors.push(SigError {
+                file: path.to_path_buf(),
+                line,
+                message: format!(
+                    "row {:?}: a product id and a whole number of seats",
+                    record.iter().collect::<Vec<_>>().join(",")
+                ),
+            }),
+        }
+    }
+    Ok((rows, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Policy, Vec<SigError>> {
+        parse(Path::new("wiretally.toml"), text, &Signatures::default())
+    }
+
+    #[test]
+    fn the_issue_example_parses() {
+        let p = parse_text(
+            r#"
+[activation]
+authorized_kms = ["kms.example.edu.cn", "172.16.8.10"]
+authorized_license_servers = ["172.16.8.11", "lic.example.edu.cn:27000"]
+
+[ledger]
+overuse_period = "90d"
+
+[[licenses]]
+product = "microsoft.office"
+seats = 500
+note = "Microsoft campus agreement 2025-2028"
+"#,
+        )
+        .unwrap();
+        assert_eq!(p.authorized_kms.0.len(), 2);
+        assert!(p.authorized_license_servers.allows(
+            "203.0.113.1".parse().unwrap(),
+            27000,
+            &["lic.example.edu.cn"]
+        ));
+        assert_eq!(p.ledger["microsoft.office"].seats, 500);
+        assert!(p.has_ledger);
+        assert_eq!(p.overuse_period_secs, 90 * 86_400);
+    }
+
+    #[test]
+    fn an_empty_file_is_no_policy() {
+        assert_eq!(parse_text(""), Ok(Policy::default()));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let errors = parse_text(
+            "[activation]\nauthorized_kms = [\"ok.example\", \"bad host\"]\nauthorized_license_servers = [\"x:0\"]\n[ledger]\noveruse_period = \"soon\"\n[[licenses]]\nproduct = \"a.b\"\nseats = -1\n[[licenses]]\nproduct = \"a.b\"\nseats = 2\n[[licenses]]\nproduct = \"a.b\"\nseats = 3\n",
+        )
+        .unwrap_err();
+        let got: Vec<(usize, bool)> = errors
+            .iter()
+            .map(|e| (e.line, e.to_string().starts_with("wiretally.toml:")))
+            .collect();
+        assert_eq!(
+            got,
+            [(2, true), (3, true), (5, true), (7, true), (13, true)],
+            "{errors:?}"
+        );
+        assert!(errors[3].message.contains("negative"));
+        assert!(
+            errors[4]
+                .message
+                .contains("already given at wiretally.toml:10")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let errors = parse_text("[activation]\nauthorised_kms = []\n").unwrap_err();
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("authorised_kms"), "{errors:?}");
+    }
+}
