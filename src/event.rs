@@ -534,7 +534,8 @@ pub struct KmsResponse {
 pub struct LicenseEvent {
     /// `flexlm`.
     pub protocol: &'static str,
-    /// `hello`, `request`, `hello-response`, `redirect`, `status`, `response`.
+    /// `hello`, `request` (a connection that opens with a framed request), `hello-response`,
+    /// `redirect`, or `vendor-daemon` (the client's connection to the port a redirect named).
     pub message: &'static str,
     /// FlexNet message type of a framed message (`0x0113`…).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -557,6 +558,13 @@ pub struct LicenseEvent {
     /// And its port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
+}
+
+impl LicenseEvent {
+    /// Whether the server sent the message (so the client is the event's receiver).
+    pub fn from_server(&self) -> bool {
+        matches!(self.message, "hello-response" | "redirect")
+    }
 }
 
 /// The fields of a KMS host's ePID.

@@ -7,6 +7,7 @@
 
 mod dhcp;
 mod dns;
+pub mod flexlm;
 mod http;
 pub mod kms;
 mod netbios;
@@ -47,6 +48,8 @@ pub enum ParserState {
     Quic(quic::Connection),
     /// A KMS connection's presentation contexts and partial stubs.
     Kms(kms::Conversation),
+    /// A FlexLM connection's vendor daemon.
+    Flexlm(flexlm::Conversation),
 }
 
 impl ParserState {
@@ -55,6 +58,7 @@ impl ParserState {
         match self {
             ParserState::Quic(c) => c.heap_bytes(),
             ParserState::Kms(c) => c.heap_bytes(),
+            ParserState::Flexlm(c) => c.heap_bytes(),
         }
     }
 
@@ -63,6 +67,7 @@ impl ParserState {
         match self {
             ParserState::Quic(c) => c.unfinished(),
             ParserState::Kms(c) => c.unfinished(),
+            ParserState::Flexlm(_) => false,
         }
     }
 }
@@ -149,8 +154,13 @@ pub static DATAGRAM_PARSERS: &[&dyn DatagramParser] = &[
 ];
 
 /// Every TCP stream parser; adding one is one line here.
-pub static STREAM_PARSERS: &[&dyn StreamParser] =
-    &[&http::HTTP, &dns::DNS_OVER_TCP, &tls::TLS, &kms::KMS];
+pub static STREAM_PARSERS: &[&dyn StreamParser] = &[
+    &http::HTTP,
+    &dns::DNS_OVER_TCP,
+    &tls::TLS,
+    &kms::KMS,
+    &flexlm::FLEXLM,
+];
 
 /// Index of the first datagram parser that wants a UDP flow between these ports.
 pub fn datagram_parser_for(client_port: u16, server_port: u16) -> Option<u8> {
@@ -200,7 +210,7 @@ mod tests {
         assert_eq!(name(datagram_parser_for(52000, 1900)), Some("ssdp"));
         assert_eq!(name(datagram_parser_for(40000, 443)), Some("quic"));
         assert_eq!(datagram_parser_for(40000, 4433), None);
-        assert_eq!(stream_interest(40000, 53), 0b1111);
-        assert_eq!(stream_interest(40000, 8080), 0b1101);
+        assert_eq!(stream_interest(40000, 53), 0b11111);
+        assert_eq!(stream_interest(40000, 8080), 0b11101);
     }
 }

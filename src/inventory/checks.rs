@@ -287,7 +287,13 @@ impl Inventory {
     }
 
     fn check_license(&mut self, ev: &Event, l: &LicenseEvent, out: &mut Vec<Event>) {
-        let e = &ev.endpoints;
+        let reversed;
+        let e = if l.from_server() {
+            reversed = ev.endpoints.reversed();
+            &reversed
+        } else {
+            &ev.endpoints
+        };
         let (client, server, port) = (e.src_ip, e.dest_ip, e.dest_port);
         let name = self
             .dns_names

@@ -10,7 +10,7 @@ pub mod hosts;
 pub mod software;
 
 use crate::event::Mac;
-use crate::event::{Endpoints, Event, EventBody, KmsEvent, SoftwareEvent, Timestamp};
+use crate::event::{Endpoints, Event, EventBody, KmsEvent, LicenseEvent, SoftwareEvent, Timestamp};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
 use crate::policy::Policy;
@@ -82,7 +82,18 @@ pub struct Inventory {
     usage: HashMap<String, HashMap<IpAddr, Timestamp>>,
     /// Hosts not counted towards a ledger product because its table was full.
     pub usage_dropped: u64,
+    /// Vendor-daemon ports licence servers sent clients to, by (client, port): the vendor
+    /// daemon and when, so that the client's next connection there is known as licence traffic.
+    vendor_ports: HashMap<(IpAddr, u16), (Option<String>, Timestamp)>,
+    /// Flows that followed a redirect, with the vendor daemon the redirect was for, so that the
+    /// messages on them are credited to it.
+    vendor_flows: HashMap<u64, String>,
+    /// Redirects and followed flows forgotten because their tables were full.
+    pub vendor_ports_cleared: u64,
 }
+
+/// How long after a redirect the client's connection to the vendor daemon is expected.
+const VENDOR_CONNECT_SECS: u64 = 120;
 
 impl Inventory {
     /// An empty inventory writing events to `events`, if given.
@@ -102,6 +113,9 @@ impl Inventory {
             alerts: Alerts::default(),
             usage: HashMap::new(),
             usage_dropped: 0,
+            vendor_ports: HashMap::new(),
+            vendor_flows: HashMap::new(),
+            vendor_ports_cleared: 0,
             max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
             dns_names: DnsNames::new(limits.max_dns_names),
@@ -223,6 +237,15 @@ impl Inventory {
                 {
                     h.add_name(name, NameSource::Flexlm);
                 }
+                if let Some(port) = l.redirect_port {
+                    let client = ev.endpoints.dest_ip;
+                    if self.vendor_ports.len() >= self.max_pending {
+                        self.vendor_ports_cleared += self.vendor_ports.len() as u64;
+                        self.vendor_ports.clear();
+                    }
+                    self.vendor_ports
+                        .insert((client, port), (l.vendor_daemon.clone(), ts));
+                }
             }
             EventBody::Software(_) | EventBody::Alert(_) => {}
         }
@@ -241,6 +264,7 @@ enum SeenKind {
     DhcpParams,
     TcpSyn,
     KmsEdition,
+    LicenseDaemon,
     Server(IpAddr, u16),
 }
 
@@ -287,6 +311,7 @@ impl<'a> Seen<'a> {
             SeenKind::DhcpParams => Observable::DhcpParams(t),
             SeenKind::TcpSyn => Observable::TcpSyn(t),
             SeenKind::KmsEdition => Observable::KmsEdition(t),
+            SeenKind::LicenseDaemon => Observable::LicenseDaemon(t),
             SeenKind::Server(ip, port) => Observable::Server(ip, port),
         }
     }
@@ -342,6 +367,11 @@ impl Inventory {
                 // labels alone, whatever the domain.
                 if let Some(service) = service_labels(&d.rrname) {
                     v.push(Seen::new(SeenKind::Name, service));
+                }
+            }
+            EventBody::License(l) => {
+                if let Some(d) = l.vendor_daemon.as_deref() {
+                    v.push(Seen::new(SeenKind::LicenseDaemon, d));
                 }
             }
             EventBody::Kms(k) => {
@@ -504,6 +534,48 @@ impl Inventory {
         out
     }
 
+    /// A `license` event for a connection to the vendor-daemon port a licence server just sent
+    /// this client to: the redirect is followed to the connection it announced.
+    fn vendor_connection(&mut self, a: &Activity) -> Option<Event> {
+        let opened = a.opened.as_ref()?;
+        let client = a.client.0;
+        let (vendor, at) = self.vendor_ports.remove(&(client, opened.port))?;
+        if a.ts > at.plus_secs(VENDOR_CONNECT_SECS) {
+            return None;
+        }
+        if let Some(v) = &vendor {
+            if self.vendor_flows.len() >= self.max_pending {
+                self.vendor_ports_cleared += self.vendor_flows.len() as u64;
+                self.vendor_flows.clear();
+            }
+            self.vendor_flows.insert(opened.flow_id, v.clone());
+        }
+        Some(Event {
+            timestamp: a.ts,
+            endpoints: Endpoints {
+                flow_id: opened.flow_id,
+                src_ip: client,
+                src_port: 0,
+                dest_ip: a.server.0,
+                dest_port: opened.port,
+                proto: opened.proto,
+                src_mac: a.client.1,
+                dest_mac: a.server.1,
+            },
+            body: EventBody::License(LicenseEvent {
+                protocol: "flexlm",
+                message: "vendor-daemon",
+                message_type: None,
+                vendor_daemon: vendor,
+                client_host: None,
+                platform: None,
+                version: None,
+                redirect_host: None,
+                redirect_port: None,
+            }),
+        })
+    }
+
     /// The home host an event's observables belong to. A DHCP client may have no address yet:
     /// its own (ciaddr) or its MAC's known address finds its record, or else what it showed
     /// waits for the ACK that gives it one (the address it asks for may be refused).
@@ -544,6 +616,8 @@ impl Inventory {
                 }
                 None
             }
+            // What a licence server says is about the client it answers.
+            EventBody::License(l) if l.from_server() => Some(ev.endpoints.dest_ip),
             _ => Some(ev.endpoints.src_ip),
         };
         host.filter(|h| self.hosts.is_home(h))
@@ -599,8 +673,12 @@ impl Observer for Inventory {
     fn item(&mut self, item: Item) {
         match item {
             Item::Event(mut ev) => {
-                if let EventBody::Kms(k) = &mut ev.body {
-                    name_kms_ids(k, &self.signatures.kms);
+                match &mut ev.body {
+                    EventBody::Kms(k) => name_kms_ids(k, &self.signatures.kms),
+                    EventBody::License(l) if l.vendor_daemon.is_none() => {
+                        l.vendor_daemon = self.vendor_flows.get(&ev.endpoints.flow_id).cloned();
+                    }
+                    _ => {}
                 }
                 self.learn(&ev);
                 self.write(&ev);
@@ -615,6 +693,9 @@ impl Observer for Inventory {
                 }
             }
             Item::Activity(a) => {
+                if let Some(ev) = self.vendor_connection(&a) {
+                    self.item(Item::Event(Box::new(ev)));
+                }
                 self.hosts.activity(a.client.0, a.client.1, a.ts);
                 self.hosts.activity(a.server.0, a.server.1, a.ts);
                 for sw in self.infer_flow(&a) {

@@ -9,6 +9,7 @@ pub mod dcerpc;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dns;
+pub mod flexlm;
 pub mod http;
 pub mod ja;
 pub mod kms;
