@@ -535,7 +535,8 @@ pub struct LicenseEvent {
     /// `flexlm`.
     pub protocol: &'static str,
     /// `hello`, `request` (a connection that opens with a framed request), `hello-response`,
-    /// `redirect`, or `vendor-daemon` (the client's connection to the port a redirect named).
+    /// `redirect`, `vendor-daemon` (the client's connection to the port a redirect named) or
+    /// `connection` (a TCP connection to a port licence managers listen on).
     pub message: &'static str,
     /// FlexNet message type of a framed message (`0x0113`…).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,14 @@ fn config(name: &str, text: &str, extra: &[(&str, &str)]) -> PathBuf {
 
 /// `analyze --json` over captures with a configuration; the document.
 fn document(captures: &[&Path], config: Option<&Path>, home: &str) -> Value {
-    let mut args = vec!["analyze", "--json", "--signatures", PACKS, "--home-net", home];
+    let mut args = vec![
+        "analyze",
+        "--json",
+        "--signatures",
+        PACKS,
+        "--home-net",
+        home,
+    ];
     let conf = config.map(|c| c.display().to_string());
     if let Some(c) = &conf {
         args.extend(["--config", c.as_str()]);
@@ -65,15 +72,27 @@ fn kms_to_a_host_outside_the_policy_alerts_and_to_the_campus_host_does_not() {
     );
     let doc = document(&[&capture], Some(&outside), "127.0.0.0/8");
     let found = alerts(&doc, "unauthorized_activation_server");
-    assert_eq!(found.len(), 1, "two calls on one connection are one alert: {doc}");
+    assert_eq!(
+        found.len(),
+        1,
+        "two calls on one connection are one alert: {doc}"
+    );
     let a = found[0];
     assert_eq!(a["count"], 2);
     assert_eq!(a["severity"], "high");
     assert_eq!(a["product"], "microsoft.windows");
     assert_eq!(a["server"]["address"], "127.0.0.1");
     assert_eq!(a["server"]["port"], 1688);
-    assert_eq!(a["host"]["names"], serde_json::json!(["TWO-REQ-PC.campus.example"]));
-    assert!(a["evidence"].as_str().unwrap().contains("Windows 10/11 Pro"));
+    assert_eq!(
+        a["host"]["names"],
+        serde_json::json!(["TWO-REQ-PC.campus.example"])
+    );
+    assert!(
+        a["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("Windows 10/11 Pro")
+    );
     // The host's own list carries it too.
     assert_eq!(doc["hosts"][0]["alerts"].as_array().unwrap().len(), 1);
 
@@ -120,9 +139,24 @@ const CAMPUS_SERVER: [u8; 4] = [10, 9, 0, 200];
 #[test]
 fn a_lookup_of_a_public_kms_host_alerts_without_any_policy() {
     let frames = [
-        udp(0, (PC, 53000), (RESOLVER, 53), &dns_query(7, "kms8.msguides.com", 1)),
-        udp(10, (PC, 53001), (RESOLVER, 53), &dns_query(8, "kms8.msguides.com", 1)),
-        udp(20, (PC, 53002), (RESOLVER, 53), &dns_query(9, "www.msguides.com", 1)),
+        udp(
+            0,
+            (PC, 53000),
+            (RESOLVER, 53),
+            &dns_query(7, "kms8.msguides.com", 1),
+        ),
+        udp(
+            10,
+            (PC, 53001),
+            (RESOLVER, 53),
+            &dns_query(8, "kms8.msguides.com", 1),
+        ),
+        udp(
+            20,
+            (PC, 53002),
+            (RESOLVER, 53),
+            &dns_query(9, "www.msguides.com", 1),
+        ),
     ];
     let (events, _) = run_capture(&frames, &["--signatures", PACKS]);
     let raised = of_type(&events, "alert");
@@ -130,7 +164,12 @@ fn a_lookup_of_a_public_kms_host_alerts_without_any_policy() {
     let a = &raised[0]["alert"];
     assert_eq!(a["kind"], "unauthorized_activation_server");
     assert_eq!(a["server"]["name"], "kms8.msguides.com");
-    assert!(a["reason"].as_str().unwrap().contains("github.com/fxhxyz4/kms"));
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("github.com/fxhxyz4/kms")
+    );
 }
 
 /// A client's licence checkout: lmgrd on `server:27000` redirects it to the MLM vendor daemon on
@@ -147,9 +186,25 @@ fn checkout(server: [u8; 4]) -> Vec<Frame> {
         tcp(0, c1, s1, 1000, 0, "S", &[]),
         tcp(10, s1, c1, 9000, 1001, "SA", &[]),
         tcp(20, c1, s1, 1001, 9001, "PA", &hello),
-        tcp(30, s1, c1, 9001, 1001 + hello.len() as u32, "PA", &hello_response),
+        tcp(
+            30,
+            s1,
+            c1,
+            9001,
+            1001 + hello.len() as u32,
+            "PA",
+            &hello_response,
+        ),
     ];
-    frames.push(tcp(40, s1, c1, s_seq, 1001 + hello.len() as u32, "PA", &redirect));
+    frames.push(tcp(
+        40,
+        s1,
+        c1,
+        s_seq,
+        1001 + hello.len() as u32,
+        "PA",
+        &redirect,
+    ));
     frames.extend([
         tcp(1_000, c2, s2, 5000, 0, "S", &[]),
         tcp(1_010, s2, c2, 7000, 5001, "SA", &[]),
@@ -173,6 +228,7 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
     assert_eq!(
         messages,
         [
+            ("connection", "-"),
             ("hello", "MLM"),
             ("hello-response", "MLM"),
             ("redirect", "MLM"),
@@ -207,7 +263,32 @@ fn a_licence_server_outside_the_campus_alerts_unless_authorized() {
         .collect();
     assert_eq!(servers, [(27000, "high"), (27011, "high")], "{raised:?}");
     assert_eq!(raised[0]["alert"]["kind"], "unauthorized_license_server");
-    assert_eq!(raised[0]["alert"]["product"], "mathworks.matlab");
+    // The bare connection to 27000 raised the alert before the hello named the vendor daemon;
+    // the hello fills its product in, and the document shows it.
+    assert!(raised[0]["alert"]["product"].is_null());
+    let dir = temp_dir("lic-outside");
+    let pcap = dir.join("checkout.pcap");
+    write_pcap(&pcap, 1, &checkout(LICENSE_SERVER));
+    let doc = document(&[&pcap], None, "10.0.0.0/8");
+    let kept = alerts(&doc, "unauthorized_license_server");
+    let summary: Vec<(u64, &str, u64)> = kept
+        .iter()
+        .map(|a| {
+            (
+                a["server"]["port"].as_u64().unwrap(),
+                a["product"].as_str().unwrap(),
+                a["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (27000, "mathworks.matlab", 4),
+            (27011, "mathworks.matlab", 2)
+        ],
+        "connection, hello, hello response and redirect on 27000; vendor connection and request on 27011"
+    );
 
     let allowed = config(
         "lic-allowed",
@@ -260,7 +341,10 @@ fn the_ledger_from_toml_and_csv_raises_unlicensed_and_overuse_alerts() {
     let with_csv = config(
         "ledger-csv",
         "[ledger]\nlicenses_csv = \"ledger.csv\"\noveruse_period = \"180days\"\n\n[[licenses]]\nproduct = \"microsoft.office\"\nseats = 500\n",
-        &[("ledger.csv", "product,seats,note\nmicrosoft.windows,0,\"retired, see 2027 plan\"\n")],
+        &[(
+            "ledger.csv",
+            "product,seats,note\nmicrosoft.windows,0,\"retired, see 2027 plan\"\n",
+        )],
     );
     let doc = document(&refs, Some(&with_csv), "127.0.0.0/8");
     assert!(alerts(&doc, "unlicensed_product").is_empty(), "{doc}");
@@ -295,10 +379,20 @@ fn configuration_errors_name_file_and_line_and_stop_the_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let toml = bad.display().to_string();
     let csv = bad.with_file_name("ledger.csv").display().to_string();
-    assert!(stderr.contains(&format!("{toml}:2: activation.authorized_kms")), "{stderr}");
-    assert!(stderr.contains(&format!("{toml}:5: licence for \"no.such-product\"")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{toml}:2: activation.authorized_kms")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{toml}:5: licence for \"no.such-product\"")),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("{csv}:2: row")), "{stderr}");
-    let missing = config("missing-csv", "[ledger]\nlicenses_csv = \"nope.csv\"\n", &[]);
+    let missing = config(
+        "missing-csv",
+        "[ledger]\nlicenses_csv = \"nope.csv\"\n",
+        &[],
+    );
     let out = wiretally(&[
         "analyze",
         "--config",

@@ -244,8 +244,8 @@ mod tests {
         ]);
         assert!(events.is_empty());
         assert_eq!(verdicts, [Verdict::NotMine; 2]);
-        // 'h' followed by anything but the hello's tag.
-        let (_, verdicts) = run(&[(Direction::ToServer, b"hx".to_vec())]);
+        // 'h' and a check byte followed by anything but the hello's tag.
+        let (_, verdicts) = run(&[(Direction::ToServer, b"hx9Z".to_vec())]);
         assert_eq!(verdicts[0], Verdict::NotMine);
     }
 

@@ -1,7 +1,9 @@
 //! Alerts: what the security team and the compliance officers must look at.
 //!
 //! An alert is kept once per (host, kind, server, product); a repeat raises its count and last
-//! seen time instead of making a new alert. The table is bounded; alerts that do not fit are
+//! seen time instead of making a new alert. An alert whose product was not known yet (a bare
+//! connection to a licence server) is the same alert as a later one that names the product: the
+//! later one fills the product in, and one that again names none counts towards it. The table is bounded; alerts that do not fit are
 //! counted, never silently lost.
 
 use crate::event::{Mac, Timestamp};
@@ -133,12 +135,15 @@ pub struct Raise {
 }
 
 type Key = (AlertKind, Option<IpAddr>, Option<Server>, Option<String>);
+type Base = (AlertKind, Option<IpAddr>, Option<Server>);
 
 /// The alerts raised so far.
 #[derive(Debug, Default)]
 pub struct Alerts {
     list: Vec<Alert>,
     index: HashMap<Key, usize>,
+    /// The first alert of each (kind, host, server), whatever its product.
+    by_base: HashMap<Base, usize>,
     /// Alerts not kept because the table was full.
     pub dropped: u64,
 }
@@ -147,7 +152,21 @@ impl Alerts {
     /// Raises an alert, or counts a repeat of one; returns the alert when it is new.
     pub fn raise(&mut self, r: Raise) -> Option<&Alert> {
         let key = (r.kind, r.host.ip, r.server.clone(), r.product.clone());
-        if let Some(&i) = self.index.get(&key) {
+        let base = (r.kind, r.host.ip, r.server.clone());
+        let existing = match (self.index.get(&key), &r.product) {
+            (Some(&i), _) => Some(i),
+            (None, None) => self.by_base.get(&base).copied(),
+            (None, Some(_)) => {
+                let unnamed = (r.kind, r.host.ip, r.server.clone(), None);
+                let i = self.index.remove(&unnamed);
+                if let Some(i) = i {
+                    self.list[i].product.clone_from(&r.product);
+                    self.index.insert(key.clone(), i);
+                }
+                i
+            }
+        };
+        if let Some(i) = existing {
             let a = &mut self.list[i];
             a.count += 1;
             a.last_seen = a.last_seen.max(r.ts);
@@ -159,6 +178,7 @@ impl Alerts {
             return None;
         }
         self.index.insert(key, self.list.len());
+        self.by_base.entry(base).or_insert(self.list.len());
         self.list.push(Alert {
             kind: r.kind,
             severity: r.severity,
@@ -229,6 +249,25 @@ mod tests {
         assert_eq!(first.evidence, "at 9");
         assert_eq!(a.of_host("10.0.0.1".parse().unwrap()).count(), 2);
         assert_eq!(a.counts()[0], (AlertKind::UnauthorizedActivationServer, 3));
+    }
+
+    #[test]
+    fn a_product_named_later_fills_in_the_unnamed_alert() {
+        let mut a = Alerts::default();
+        let mut r = raise("10.0.0.1", "lic", 1);
+        r.product = None;
+        assert!(a.raise(r).is_some());
+        assert!(a.raise(raise("10.0.0.1", "lic", 2)).is_none());
+        let mut again = raise("10.0.0.1", "lic", 3);
+        again.product = None;
+        assert!(a.raise(again).is_none());
+        assert_eq!(a.all().len(), 1);
+        assert_eq!(a.all()[0].product.as_deref(), Some("microsoft.windows"));
+        assert_eq!(a.all()[0].count, 3);
+        // Another product on the same server is another alert.
+        let mut other = raise("10.0.0.1", "lic", 4);
+        other.product = Some("microsoft.office".into());
+        assert!(a.raise(other).is_some());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::event::{Endpoints, Event, EventBody, KmsEvent, LicenseEvent, Timestam
 use crate::pipeline::batch::Activity;
 use crate::policy::ServerEntry;
 use crate::signature::flags::FlaggedService;
-use crate::signature::schema::License;
+use crate::signature::schema::{EvidenceKind, License};
 use crate::signature::{Hit, Observable};
 use std::net::IpAddr;
 
@@ -234,6 +234,23 @@ impl Inventory {
             .map(|p| p.id.clone())
     }
 
+    /// The one product whose `license-check` rules claim a server port, if only one does
+    /// (27000 is every FlexNet vendor's; 1055 only Ansys's).
+    fn port_product(&self, server: IpAddr, port: u16) -> Option<String> {
+        let mut hits: Vec<Hit> = Vec::new();
+        self.signatures
+            .lookup(Observable::Server(server, port), &mut hits);
+        let mut products = hits.iter().filter_map(|h| {
+            let rule = self.signatures.rules.get(h.rule)?;
+            (rule.kind == EvidenceKind::LicenseCheck).then_some(rule.product)
+        });
+        let first = products.next()?;
+        if products.any(|p| p != first) {
+            return None;
+        }
+        self.signatures.products.get(first).map(|p| p.id.clone())
+    }
+
     fn check_srv_target(
         &mut self,
         client: IpAddr,
@@ -320,10 +337,10 @@ impl Inventory {
             .vendor_daemon
             .as_deref()
             .unwrap_or("vendor daemon not named");
-        let product = l
-            .vendor_daemon
-            .as_deref()
-            .and_then(|d| self.license_product(d));
+        let product = match l.vendor_daemon.as_deref() {
+            Some(d) => self.license_product(d),
+            None => self.port_product(server, port),
+        };
         self.alert(
             Raise {
                 kind: AlertKind::UnauthorizedLicenseServer,

@@ -10,12 +10,14 @@ pub mod hosts;
 pub mod software;
 
 use crate::event::Mac;
+use crate::event::Proto;
 use crate::event::{Endpoints, Event, EventBody, KmsEvent, LicenseEvent, SoftwareEvent, Timestamp};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
 use crate::policy::Policy;
 use crate::signature::kms_table::KmsTable;
 use crate::signature::{Hit, Observable, Signatures};
+use crate::wire::flexlm;
 use alerts::Alerts;
 use dns_names::DnsNames;
 use hosts::{HomeNets, HostTable, NameSource, remember};
@@ -374,6 +376,13 @@ impl Inventory {
                     v.push(Seen::new(SeenKind::LicenseDaemon, d));
                 }
             }
+            // An answer to a service lookup shows the asker the same service labels, for captures
+            // that see only the resolver's side.
+            EventBody::Dns(d) if d.kind == "answer" => {
+                if let Some(service) = service_labels(&d.rrname) {
+                    v.push(Seen::new(SeenKind::Name, service));
+                }
+            }
             EventBody::Kms(k) => {
                 let edition = k
                     .edition
@@ -534,15 +543,24 @@ impl Inventory {
         out
     }
 
-    /// A `license` event for a connection to the vendor-daemon port a licence server just sent
-    /// this client to: the redirect is followed to the connection it announced.
-    fn vendor_connection(&mut self, a: &Activity) -> Option<Event> {
+    /// A `license` event for a TCP connection to a licence manager: to the vendor-daemon port a
+    /// licence server just sent this client to (the redirect is followed to the connection it
+    /// announced), or to a port licence managers listen on.
+    fn licence_connection(&mut self, a: &Activity) -> Option<Event> {
         let opened = a.opened.as_ref()?;
-        let client = a.client.0;
-        let (vendor, at) = self.vendor_ports.remove(&(client, opened.port))?;
-        if a.ts > at.plus_secs(VENDOR_CONNECT_SECS) {
+        if opened.proto != Proto::Tcp {
             return None;
         }
+        let client = a.client.0;
+        let followed = self
+            .vendor_ports
+            .remove(&(client, opened.port))
+            .filter(|(_, at)| a.ts <= at.plus_secs(VENDOR_CONNECT_SECS));
+        let (message, vendor) = match followed {
+            Some((vendor, _)) => ("vendor-daemon", vendor),
+            None if flexlm::is_license_port(opened.port) => ("connection", None),
+            None => return None,
+        };
         if let Some(v) = &vendor {
             if self.vendor_flows.len() >= self.max_pending {
                 self.vendor_ports_cleared += self.vendor_flows.len() as u64;
@@ -564,7 +582,7 @@ impl Inventory {
             },
             body: EventBody::License(LicenseEvent {
                 protocol: "flexlm",
-                message: "vendor-daemon",
+                message,
                 message_type: None,
                 vendor_daemon: vendor,
                 client_host: None,
@@ -616,8 +634,9 @@ impl Inventory {
                 }
                 None
             }
-            // What a licence server says is about the client it answers.
+            // What a licence server says is about the client it answers; so is a DNS answer.
             EventBody::License(l) if l.from_server() => Some(ev.endpoints.dest_ip),
+            EventBody::Dns(d) if d.kind == "answer" => Some(ev.endpoints.dest_ip),
             _ => Some(ev.endpoints.src_ip),
         };
         host.filter(|h| self.hosts.is_home(h))
@@ -693,7 +712,7 @@ impl Observer for Inventory {
                 }
             }
             Item::Activity(a) => {
-                if let Some(ev) = self.vendor_connection(&a) {
+                if let Some(ev) = self.licence_connection(&a) {
                     self.item(Item::Event(Box::new(ev)));
                 }
                 self.hosts.activity(a.client.0, a.client.1, a.ts);

@@ -30,6 +30,13 @@ pub const MAX_FRAME_LEN: usize = 16 * 1024;
 /// Longest string kept from a message.
 pub const MAX_FIELD_LEN: usize = 64;
 
+/// Whether licence managers listen on a TCP port by default or by product documentation
+/// (shared/reference/kms.md §9): lmgrd's 27000–27009 (FlexNet clients try them in turn), Ansys
+/// 1055, SOLIDWORKS 25734, Siemens PLM 28000, COMSOL 1718 and 1719.
+pub fn is_license_port(port: u16) -> bool {
+    matches!(port, 27000..=27009 | 1055 | 1718 | 1719 | 25734 | 28000)
+}
+
 /// Framed message types that are known to occur (prusswan/flexnet `client.py`).
 pub mod msg {
     /// License status (vendor daemon).
