@@ -559,6 +559,10 @@ pub struct LicenseEvent {
     /// And its port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
+    /// The product licensed, where the vendor daemon or the server port tells (filled in by the
+    /// inventory from the signature packs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
 }
 
 impl LicenseEvent {

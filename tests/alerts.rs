@@ -236,6 +236,23 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
             ("request", "MLM"),
         ]
     );
+    // The vendor daemon names the product; the bare connection to 27000, which every FlexNet
+    // vendor shares, does not.
+    let products: Vec<&str> = of_type(&events, "license")
+        .iter()
+        .map(|e| e["license"]["product"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        products,
+        [
+            "-",
+            "mathworks.matlab",
+            "mathworks.matlab",
+            "mathworks.matlab",
+            "mathworks.matlab",
+            "mathworks.matlab"
+        ]
+    );
     let software = of_type(&events, "software");
     assert!(
         software

@@ -54,6 +54,7 @@ fn event(message: &'static str, vendor: Option<String>) -> LicenseEvent {
         version: None,
         redirect_host: None,
         redirect_port: None,
+        product: None,
     }
 }
 

@@ -225,7 +225,7 @@ impl Inventory {
     }
 
     /// The product a licence vendor daemon serves, by the packs' `flexlm_daemon` rules.
-    fn license_product(&self, daemon: &str) -> Option<String> {
+    pub(super) fn license_product(&self, daemon: &str) -> Option<String> {
         let mut hits: Vec<Hit> = Vec::new();
         self.signatures
             .lookup(Observable::LicenseDaemon(daemon), &mut hits);
@@ -236,7 +236,7 @@ impl Inventory {
 
     /// The one product whose `license-check` rules claim a server port, if only one does
     /// (27000 is every FlexNet vendor's; 1055 only Ansys's).
-    fn port_product(&self, server: IpAddr, port: u16) -> Option<String> {
+    pub(super) fn port_product(&self, server: IpAddr, port: u16) -> Option<String> {
         let mut hits: Vec<Hit> = Vec::new();
         self.signatures
             .lookup(Observable::Server(server, port), &mut hits);
@@ -337,10 +337,7 @@ impl Inventory {
             .vendor_daemon
             .as_deref()
             .unwrap_or("vendor daemon not named");
-        let product = match l.vendor_daemon.as_deref() {
-            Some(d) => self.license_product(d),
-            None => self.port_product(server, port),
-        };
+        let product = l.product.clone();
         self.alert(
             Raise {
                 kind: AlertKind::UnauthorizedLicenseServer,

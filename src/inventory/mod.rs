@@ -590,6 +590,7 @@ impl Inventory {
                 version: None,
                 redirect_host: None,
                 redirect_port: None,
+                product: None,
             }),
         })
     }
@@ -694,8 +695,20 @@ impl Observer for Inventory {
             Item::Event(mut ev) => {
                 match &mut ev.body {
                     EventBody::Kms(k) => name_kms_ids(k, &self.signatures.kms),
-                    EventBody::License(l) if l.vendor_daemon.is_none() => {
-                        l.vendor_daemon = self.vendor_flows.get(&ev.endpoints.flow_id).cloned();
+                    EventBody::License(l) => {
+                        if l.vendor_daemon.is_none() {
+                            l.vendor_daemon = self.vendor_flows.get(&ev.endpoints.flow_id).cloned();
+                        }
+                        let e = &ev.endpoints;
+                        let (server, port) = if l.from_server() {
+                            (e.src_ip, e.src_port)
+                        } else {
+                            (e.dest_ip, e.dest_port)
+                        };
+                        l.product = match l.vendor_daemon.as_deref() {
+                            Some(d) => self.license_product(d),
+                            None => self.port_product(server, port),
+                        };
                     }
                     _ => {}
                 }
