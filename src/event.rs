@@ -16,6 +16,9 @@ use std::time::{Duration, SystemTime};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The last microsecond RFC 3339 can write: 9999-12-31T23:59:59.999999Z.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999_999);
+
     /// Builds a timestamp from seconds and microseconds.
     pub fn from_parts(secs: i64, micros: i64) -> Self {
         Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
@@ -31,10 +34,13 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
-    /// RFC 3339 in UTC with microseconds, e.g. `2026-12-04T15:42:02.123456Z`; times before the
-    /// epoch (never produced by a sane capture) print as the epoch.
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-12-04T15:42:02.123456Z`. Times before the
+    /// epoch print as the epoch and times after 9999 as its last microsecond: RFC 3339 has four
+    /// year digits, and a hostile capture or KMS request can claim any time.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let micros = u64::try_from(self.0).unwrap_or(0);
+        let micros = u64::try_from(self.0)
+            .unwrap_or(0)
+            .min(Timestamp::MAX.0 as u64);
         let t = SystemTime::UNIX_EPOCH + Duration::from_micros(micros);
         write!(f, "{}", humantime::format_rfc3339_micros(t))
     }
@@ -639,6 +645,18 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&mac).unwrap(),
             "\"00:0a:bc:f0:9f:ff\""
+        );
+    }
+
+    #[test]
+    fn timestamps_past_rfc_3339_clamp_instead_of_failing() {
+        assert_eq!(
+            Timestamp(i64::MAX).to_string(),
+            "9999-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(
+            serde_json::to_string(&Timestamp(i64::MAX)).unwrap(),
+            "\"9999-12-31T23:59:59.999999Z\""
         );
     }
 

@@ -229,7 +229,7 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, None));
-    Ok(all_ok)
+    Ok(all_ok && counters.worker_panics == 0)
 }
 
 fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
@@ -255,6 +255,9 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
     }
     eprintln!("{}", report::statistics(&counters, &inventory, live));
     result?;
+    if counters.worker_panics > 0 {
+        anyhow::bail!("{} worker thread(s) panicked", counters.worker_panics);
+    }
     Ok(())
 }
 

@@ -228,7 +228,6 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
     assert_eq!(
         messages,
         [
-            ("connection", "-"),
             ("hello", "MLM"),
             ("hello-response", "MLM"),
             ("redirect", "MLM"),
@@ -236,8 +235,7 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
             ("request", "MLM"),
         ]
     );
-    // The vendor daemon names the product; the bare connection to 27000, which every FlexNet
-    // vendor shares, does not.
+    // The vendor daemon names the product.
     let products: Vec<&str> = of_type(&events, "license")
         .iter()
         .map(|e| e["license"]["product"].as_str().unwrap_or("-"))
@@ -245,7 +243,6 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
     assert_eq!(
         products,
         [
-            "-",
             "mathworks.matlab",
             "mathworks.matlab",
             "mathworks.matlab",
@@ -278,33 +275,19 @@ fn a_licence_server_outside_the_campus_alerts_unless_authorized() {
             )
         })
         .collect();
-    assert_eq!(servers, [(27000, "high"), (27011, "high")], "{raised:?}");
+    // One server, one alert, whatever port (lmgrd on 27000, the vendor daemon on 27011).
+    assert_eq!(servers, [(27000, "high")], "{raised:?}");
     assert_eq!(raised[0]["alert"]["kind"], "unauthorized_license_server");
-    // The bare connection to 27000 raised the alert before the hello named the vendor daemon;
-    // the hello fills its product in, and the document shows it.
-    assert!(raised[0]["alert"]["product"].is_null());
+    assert_eq!(raised[0]["alert"]["product"], "mathworks.matlab");
     let dir = temp_dir("lic-outside");
     let pcap = dir.join("checkout.pcap");
     write_pcap(&pcap, 1, &checkout(LICENSE_SERVER));
     let doc = document(&[&pcap], None, "10.0.0.0/8");
     let kept = alerts(&doc, "unauthorized_license_server");
-    let summary: Vec<(u64, &str, u64)> = kept
-        .iter()
-        .map(|a| {
-            (
-                a["server"]["port"].as_u64().unwrap(),
-                a["product"].as_str().unwrap(),
-                a["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    assert_eq!(kept.len(), 1);
     assert_eq!(
-        summary,
-        [
-            (27000, "mathworks.matlab", 4),
-            (27011, "mathworks.matlab", 2)
-        ],
-        "connection, hello, hello response and redirect on 27000; vendor connection and request on 27011"
+        kept[0]["count"], 5,
+        "hello, hello response and redirect on 27000; vendor connection and request on 27011"
     );
 
     let allowed = config(
@@ -331,8 +314,48 @@ fn a_licence_server_outside_the_campus_alerts_unless_authorized() {
         &["--signatures", PACKS, "--config", &conf],
     );
     let raised = of_type(&events, "alert");
-    assert_eq!(raised.len(), 2);
-    assert!(raised.iter().all(|a| a["alert"]["severity"] == "medium"));
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0]["alert"]["severity"], "medium");
+}
+
+/// A TCP connection from PC to `server:port`; answered (SYN-ACK and a reply) or not.
+fn bare_connection(server: [u8; 4], port: u16, answered: bool, t0: i64) -> Vec<Frame> {
+    let (c, s) = ((PC, 40000 + port % 1000), (server, port));
+    let mut frames = vec![tcp(t0, c, s, 100, 0, "S", &[])];
+    if answered {
+        frames.extend([
+            tcp(t0 + 10, s, c, 700, 101, "SA", &[]),
+            tcp(t0 + 20, c, s, 101, 701, "PA", b"\x00\x01opaque"),
+            tcp(t0 + 30, s, c, 701, 109, "PA", b"\x00\x02opaque"),
+        ]);
+    }
+    frames
+}
+
+#[test]
+fn an_answered_connection_to_a_licence_port_counts_and_unanswered_syns_do_not() {
+    // FlexNet clients try 27000-27009 in turn: ten SYNs nobody answers are no licence server.
+    let mut frames: Vec<Frame> = (27000..27010)
+        .map(|port| bare_connection(LICENSE_SERVER, port, false, i64::from(port)))
+        .flat_map(|f| f.into_iter())
+        .collect();
+    // Then Ansys's port answers with something no parser knows.
+    frames.extend(bare_connection(LICENSE_SERVER, 1055, true, 100_000));
+    let (events, _) = run_capture(&frames, &["--signatures", PACKS]);
+    let licence: Vec<(&str, u64, &str)> = of_type(&events, "license")
+        .iter()
+        .map(|e| {
+            (
+                e["license"]["message"].as_str().unwrap(),
+                e["dest_port"].as_u64().unwrap(),
+                e["license"]["product"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(licence, [("connection", 1055, "ansys.suite")], "{events:?}");
+    let raised = of_type(&events, "alert");
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0]["alert"]["product"], "ansys.suite");
 }
 
 #[test]
@@ -448,4 +471,172 @@ fn the_example_configuration_loads_and_judges_the_quick_start_capture() {
             ("unlicensed_product", "adobe.creative-cloud"),
         ]
     );
+}
+
+const DAY_US: i64 = 86_400 * 1_000_000;
+
+/// A MAC for lab PC number `n`.
+fn mac(n: u8) -> [u8; 6] {
+    [0x02, 0x10, 0, 0, 0, n]
+}
+
+#[test]
+fn kms_alerts_name_the_client_not_the_server() {
+    // 10.9.0.5 activates against 10.9.0.77 (not the campus host) and against 54.223.212.31, a
+    // public KMS host on the shipped flag list.
+    let mut frames = common::kms::activation((PC, 50200), ([10, 9, 0, 77], 1688), 0, mac(5));
+    frames.extend(common::kms::activation(
+        (PC, 50201),
+        ([54, 223, 212, 31], 1688),
+        1_000_000,
+        mac(5),
+    ));
+    let dir = temp_dir("kms-direction");
+    let pcap = dir.join("kms.pcap");
+    write_pcap(&pcap, 1, &frames);
+    // No policy: only the flagged host raises an alert.
+    let doc = document(&[&pcap], None, "10.0.0.0/8");
+    let found = alerts(&doc, "unauthorized_activation_server");
+    assert_eq!(found.len(), 1, "{doc}");
+    assert_eq!(found[0]["host"]["ip"], "10.9.0.5");
+    assert_eq!(found[0]["server"]["address"], "54.223.212.31");
+    assert!(
+        found[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("github.com/fxhxyz4/kms")
+    );
+    // A policy naming only the campus host: both are alerts, each about the client.
+    let campus = config(
+        "kms-direction",
+        "[activation]\nauthorized_kms = [\"10.9.0.200\"]\n",
+        &[],
+    );
+    let doc = document(&[&pcap], Some(&campus), "10.0.0.0/8");
+    let found = alerts(&doc, "unauthorized_activation_server");
+    let servers: Vec<(&str, &str)> = found
+        .iter()
+        .map(|a| {
+            (
+                a["host"]["ip"].as_str().unwrap(),
+                a["server"]["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [("10.9.0.5", "10.9.0.77"), ("10.9.0.5", "54.223.212.31")]
+    );
+    // The server is no host of any alert, and gets no product from the client's request.
+    let server = doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["ip"] == "10.9.0.77")
+        .unwrap();
+    assert!(server["alerts"].as_array().unwrap().is_empty());
+    assert!(server["products"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_authorized_name_keeps_authorizing_its_address_after_the_answer_expires() {
+    // The client looks kms.campus.example up (TTL 60 s), activates, and renews two hours later.
+    let kms_host = [10, 9, 0, 200];
+    let mut frames = vec![
+        udp(
+            0,
+            (PC, 53000),
+            (RESOLVER, 53),
+            &dns_query(1, "kms.campus.example", 1),
+        ),
+        udp(
+            10,
+            (RESOLVER, 53),
+            (PC, 53000),
+            &dns_answer_a(1, "kms.campus.example", kms_host, 60),
+        ),
+    ];
+    frames.extend(common::kms::activation(
+        (PC, 50300),
+        (kms_host, 1688),
+        1_000,
+        mac(5),
+    ));
+    frames.extend(common::kms::activation(
+        (PC, 50301),
+        (kms_host, 1688),
+        2 * 3600 * 1_000_000,
+        mac(5),
+    ));
+    let dir = temp_dir("kms-by-name");
+    let pcap = dir.join("kms.pcap");
+    write_pcap(&pcap, 1, &frames);
+    let campus = config(
+        "kms-by-name",
+        "[activation]\nauthorized_kms = [\"kms.campus.example\"]\n",
+        &[],
+    );
+    let doc = document(&[&pcap], Some(&campus), "10.0.0.0/8");
+    assert!(doc["alerts"].as_array().unwrap().is_empty(), "{doc}");
+}
+
+#[test]
+fn overuse_counts_machines_within_the_period() {
+    // Three PCs (three MACs) activate Windows: on day 0, day 40 and day 41. One seat, a 30-day
+    // period: on day 40 only one machine used it within the period; on day 41, two did.
+    let server = ([10, 9, 0, 200], 1688);
+    let mut frames = Vec::new();
+    for (n, day) in [(5u8, 0i64), (6, 40), (7, 41)] {
+        frames.extend(common::kms::activation(
+            ([10, 9, 0, n], 50400),
+            server,
+            day * DAY_US,
+            mac(n),
+        ));
+    }
+    let dir = temp_dir("overuse");
+    let pcap = dir.join("kms.pcap");
+    write_pcap(&pcap, 1, &frames);
+    let ledger = config(
+        "overuse",
+        "[ledger]\noveruse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 1\n",
+        &[],
+    );
+    let doc = document(&[&pcap], Some(&ledger), "10.0.0.0/8");
+    let overuse = alerts(&doc, "license_overuse");
+    assert_eq!(overuse.len(), 1, "{doc}");
+    assert!(
+        overuse[0]["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 hosts used microsoft.windows within 30 days"),
+        "{}",
+        overuse[0]
+    );
+    assert_eq!(
+        overuse[0]["first_seen"].as_str().unwrap()[..10],
+        *"1970-02-11"
+    );
+    // Two seats: no overuse.
+    let two = config(
+        "overuse-two",
+        "[ledger]\noveruse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 2\n",
+        &[],
+    );
+    let doc = document(&[&pcap], Some(&two), "10.0.0.0/8");
+    assert!(alerts(&doc, "license_overuse").is_empty(), "{doc}");
+}
+
+#[test]
+fn an_srv_answer_is_judged_by_name_only() {
+    // An address-only list cannot judge the name an SRV answer gives: no alert (the KMS request
+    // that follows is judged by address).
+    let capture = kms("dns_srv_vlmcs_query_dig.pcap");
+    let addresses = config(
+        "srv-addresses",
+        "[activation]\nauthorized_kms = [\"10.9.0.200\"]\n",
+        &[],
+    );
+    let doc = document(&[&capture], Some(&addresses), "127.0.0.0/8");
+    assert!(doc["alerts"].as_array().unwrap().is_empty(), "{doc}");
 }

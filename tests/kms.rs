@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::kms::{ndr64_stubs, pdu};
 use common::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -258,84 +259,16 @@ fn kms_discovery_by_dns_is_evidence_too() {
     assert_eq!(rules, &["microsoft.windows.kms-srv-lookup".to_string()]);
 }
 
-/// A KMS conversation on an unusual port, rebuilt from the shared capture's PDUs, with the
-/// request split across segments and fragmented at the RPC layer.
+/// A KMS conversation from 10.9.0.5 to 10.9.0.1 on `port`.
 fn conversation(request_pdus: &[Vec<u8>], response: &[u8], port: u16) -> Vec<Frame> {
-    let (c, s) = (([10, 9, 0, 5], 50123), ([10, 9, 0, 1], port));
-    let bind = hex(BIND);
-    let ack = hex(BIND_ACK);
-    let mut frames = vec![
-        tcp(0, c, s, 1000, 0, "S", &[]),
-        tcp(10, s, c, 5000, 1001, "SA", &[]),
-        tcp(20, c, s, 1001, 5001, "A", &[]),
-    ];
-    let mut cseq = 1001;
-    let mut sseq = 5001;
-    let mut t = 30;
-    frames.push(tcp(t, c, s, cseq, sseq, "PA", &bind));
-    cseq += bind.len() as u32;
-    t += 10;
-    frames.push(tcp(t, s, c, sseq, cseq, "PA", &ack));
-    sseq += ack.len() as u32;
-    for pdu in request_pdus {
-        // Each PDU in two segments.
-        let half = pdu.len() / 2;
-        for part in [&pdu[..half], &pdu[half..]] {
-            t += 10;
-            frames.push(tcp(t, c, s, cseq, sseq, "PA", part));
-            cseq += part.len() as u32;
-        }
-    }
-    t += 10;
-    frames.push(tcp(t, s, c, sseq, cseq, "PA", response));
-    frames
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-/// The bind and bind_ack of kms_v6_win10_pro_2req_ndr32_ndr64_vlmcsd.pcap (call 2).
-const BIND: &str = "05000b1310000000a000000002000000d016d0160000000003000000000001007521c8514e845047b0d8ec255555bc0601000000045d888aeb1cc9119fe808002b10486002000000010001007521c8514e845047b0d8ec255555bc060100000033057171babe37498319b5dbef9ccc3601000000020001007521c8514e845047b0d8ec255555bc06010000002c1cb76c12984045030000000000000001000000";
-const BIND_ACK: &str = "05000c13100000006c00000002000000d016d016083dd4510500313638380000030000000200020000000000000000000000000000000000000000000000000033057171babe37498319b5dbef9ccc3601000000030003000000000000000000000000000000000000000000";
-
-/// A request or response PDU of call 2 on context 1 (NDR64 was accepted there) carrying `stub`.
-fn pdu(ptype: u8, flags: u8, stub: &[u8]) -> Vec<u8> {
-    let len = 24 + stub.len();
-    let mut p = vec![5, 0, ptype, flags, 0x10, 0, 0, 0];
-    p.extend_from_slice(&(len as u16).to_le_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(&2u32.to_le_bytes());
-    p.extend_from_slice(&(stub.len() as u32).to_le_bytes());
-    p.extend_from_slice(&1u16.to_le_bytes()); // context 1
-    p.extend_from_slice(&0u16.to_le_bytes()); // opnum 0 (a response's cancel count and pad)
-    p.extend_from_slice(stub);
-    p
-}
-
-/// The NDR32 stubs of the shared capture, re-framed as NDR64 for context 1.
-fn ndr64_stubs() -> (Vec<u8>, Vec<u8>) {
-    let req32 = hex(&std::fs::read_to_string(data("v6_request_stub.hex")).unwrap());
-    let resp32 = hex(&std::fs::read_to_string(data("v6_response_stub.hex")).unwrap());
-    let msg = &req32[8..];
-    let mut req = Vec::new();
-    req.extend_from_slice(&(msg.len() as u64).to_le_bytes());
-    req.extend_from_slice(&(msg.len() as u64).to_le_bytes());
-    req.extend_from_slice(msg);
-    let size = u32::from_le_bytes(resp32[..4].try_into().unwrap()) as usize;
-    let body = &resp32[12..12 + size];
-    let hresult = &resp32[resp32.len() - 4..];
-    let mut resp = Vec::new();
-    resp.extend_from_slice(&(size as u64).to_le_bytes());
-    resp.extend_from_slice(&0x20000u64.to_le_bytes());
-    resp.extend_from_slice(&(size as u64).to_le_bytes());
-    resp.extend_from_slice(body);
-    resp.extend_from_slice(hresult);
-    (req, resp)
+    common::kms::conversation(
+        ([10, 9, 0, 5], 50123),
+        ([10, 9, 0, 1], port),
+        0,
+        CLIENT_MAC,
+        request_pdus,
+        response,
+    )
 }
 
 #[test]
@@ -387,7 +320,86 @@ fn hostile_conversations_produce_no_kms_events() {
     cases.push(("bad frag_length", vec![short]));
     for (name, pdus) in cases {
         let frames = conversation(&pdus, &response, 1688);
-        let (events, _) = run_capture(&frames, &["--signatures", packs()]);
+        let (events, stderr) = run_capture(&frames, &["--signatures", packs()]);
         assert!(of_type(&events, "kms").is_empty(), "{name}: {events:?}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
+}
+
+/// An NDR64 stub around a KMS message: a request's (size, count) or a response's (size,
+/// pointer, count, message, padding, HRESULT 0).
+fn ndr64(message: &[u8], response: bool) -> Vec<u8> {
+    let n = (message.len() as u64).to_le_bytes();
+    let mut stub = n.to_vec();
+    if response {
+        stub.extend_from_slice(&0x20000u64.to_le_bytes());
+    }
+    stub.extend_from_slice(&n);
+    stub.extend_from_slice(message);
+    if response {
+        // Padding to a 4-byte boundary, then the HRESULT.
+        stub.resize(stub.len().next_multiple_of(4) + 4, 0);
+    }
+    stub
+}
+
+/// A plaintext v4 request from FUTURE-PC whose clock claims the largest FILETIME.
+fn v4_request_from_the_far_future() -> Vec<u8> {
+    let mut m = vec![0u8; 252];
+    m[2] = 4; // version 4.0
+    m[8] = 2; // licence status: OOB grace
+    // Windows application id, Windows 10/11 Pro SKU, its product group (wire byte order).
+    for (at, guid) in [
+        (16, "55c92734-d682-4d71-983e-d6ec3f16059f"),
+        (32, "2de67392-b7a7-462a-b1ca-108dd189f588"),
+        (48, "58e2134f-8e11-4d17-9cb2-91069c151148"),
+    ] {
+        let u = wiretally::wire::dcerpc::Uuid::parse(guid).unwrap();
+        m[at..at + 16].copy_from_slice(&u.0);
+    }
+    m[80] = 25;
+    m[84..92].copy_from_slice(&u64::MAX.to_le_bytes());
+    for (i, unit) in "FUTURE-PC".encode_utf16().enumerate() {
+        m[108 + 2 * i..110 + 2 * i].copy_from_slice(&unit.to_le_bytes());
+    }
+    m
+}
+
+/// A plaintext v4 response whose ePID's date field is seven bytes but not seven digits.
+fn v4_response_with_an_odd_epid() -> Vec<u8> {
+    let epid: Vec<u8> = "06401-00206-471-111111-03-1033-17763.0000-aaéxxx\0"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let mut m = vec![0, 0, 4, 0];
+    m.extend_from_slice(&(epid.len() as u32).to_le_bytes());
+    m.extend_from_slice(&epid);
+    m.extend_from_slice(&[0; 16 + 8]); // CMID and request time echoes
+    m.extend_from_slice(&50u32.to_le_bytes());
+    m.extend_from_slice(&120u32.to_le_bytes());
+    m.extend_from_slice(&10080u32.to_le_bytes());
+    m.extend_from_slice(&[0; 16]); // MAC
+    m
+}
+
+#[test]
+fn hostile_values_are_reported_within_bounds() {
+    let request = ndr64(&v4_request_from_the_far_future(), false);
+    let response = ndr64(&v4_response_with_an_odd_epid(), true);
+    let frames = conversation(&[pdu(0, 0x03, &request)], &pdu(2, 0x03, &response), 1688);
+    let (events, stderr) = run_capture(&frames, &["--signatures", packs()]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let kms = of_type(&events, "kms");
+    assert_eq!(kms.len(), 1, "{events:?}");
+    let k = &kms[0]["kms"];
+    assert_eq!(k["machine_name"], "FUTURE-PC");
+    assert_eq!(k["request_time"], "9999-12-31T23:59:59.999999Z");
+    assert_eq!(k["request_filetime"], u64::MAX);
+    let r = &k["response"];
+    assert_eq!(r["response_len"], 158, "{k}");
+    assert_eq!(
+        r["epid"],
+        "06401-00206-471-111111-03-1033-17763.0000-aaéxxx"
+    );
+    assert!(r["epid_info"]["activation_date"].is_null());
 }

@@ -1,7 +1,8 @@
 //! Alerts: what the security team and the compliance officers must look at.
 //!
-//! An alert is kept once per (host, kind, server, product); a repeat raises its count and last
-//! seen time instead of making a new alert. An alert whose product was not known yet (a bare
+//! An alert is kept once per (host, kind, server, product), the server known by its address
+//! (or, when no address is known, its name); a repeat raises its count and last seen time instead
+//! of making a new alert, and fills in the server's name if the first occurrence lacked it. An alert whose product was not known yet (a bare
 //! connection to a licence server) is the same alert as a later one that names the product: the
 //! later one fills the product in, and one that again names none counts towards it. The table is bounded; alerts that do not fit are
 //! counted, never silently lost.
@@ -134,8 +135,23 @@ pub struct Raise {
     pub ts: Timestamp,
 }
 
-type Key = (AlertKind, Option<IpAddr>, Option<Server>, Option<String>);
-type Base = (AlertKind, Option<IpAddr>, Option<Server>);
+/// How an alert's server is told apart: by address, or by name when no address is known. The
+/// port is not part of it: FlexNet clients try lmgrd on ten ports and vendor daemons move.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ServerKey {
+    Address(IpAddr),
+    Name(String),
+}
+
+fn server_key(server: &Option<Server>) -> Option<ServerKey> {
+    let s = server.as_ref()?;
+    s.address
+        .map(ServerKey::Address)
+        .or_else(|| s.name.clone().map(ServerKey::Name))
+}
+
+type Key = (AlertKind, Option<IpAddr>, Option<ServerKey>, Option<String>);
+type Base = (AlertKind, Option<IpAddr>, Option<ServerKey>);
 
 /// The alerts raised so far.
 #[derive(Debug, Default)]
@@ -144,6 +160,8 @@ pub struct Alerts {
     index: HashMap<Key, usize>,
     /// The first alert of each (kind, host, server), whatever its product.
     by_base: HashMap<Base, usize>,
+    /// Alerts by host address.
+    by_host: HashMap<IpAddr, Vec<usize>>,
     /// Alerts not kept because the table was full.
     pub dropped: u64,
 }
@@ -151,13 +169,14 @@ pub struct Alerts {
 impl Alerts {
     /// Raises an alert, or counts a repeat of one; returns the alert when it is new.
     pub fn raise(&mut self, r: Raise) -> Option<&Alert> {
-        let key = (r.kind, r.host.ip, r.server.clone(), r.product.clone());
-        let base = (r.kind, r.host.ip, r.server.clone());
+        let server = server_key(&r.server);
+        let key = (r.kind, r.host.ip, server.clone(), r.product.clone());
+        let base = (r.kind, r.host.ip, server.clone());
         let existing = match (self.index.get(&key), &r.product) {
             (Some(&i), _) => Some(i),
             (None, None) => self.by_base.get(&base).copied(),
             (None, Some(_)) => {
-                let unnamed = (r.kind, r.host.ip, r.server.clone(), None);
+                let unnamed = (r.kind, r.host.ip, server, None);
                 let i = self.index.remove(&unnamed);
                 if let Some(i) = i {
                     self.list[i].product.clone_from(&r.product);
@@ -168,6 +187,11 @@ impl Alerts {
         };
         if let Some(i) = existing {
             let a = &mut self.list[i];
+            if let (Some(known), Some(new)) = (a.server.as_mut(), r.server)
+                && known.name.is_none()
+            {
+                known.name = new.name;
+            }
             a.count += 1;
             a.last_seen = a.last_seen.max(r.ts);
             a.evidence = r.evidence;
@@ -179,6 +203,9 @@ impl Alerts {
         }
         self.index.insert(key, self.list.len());
         self.by_base.entry(base).or_insert(self.list.len());
+        if let Some(ip) = r.host.ip {
+            self.by_host.entry(ip).or_default().push(self.list.len());
+        }
         self.list.push(Alert {
             kind: r.kind,
             severity: r.severity,
@@ -201,7 +228,11 @@ impl Alerts {
 
     /// Alerts about one host.
     pub fn of_host(&self, ip: IpAddr) -> impl Iterator<Item = &Alert> {
-        self.list.iter().filter(move |a| a.host.ip == Some(ip))
+        self.by_host
+            .get(&ip)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.list.get(i))
     }
 
     /// Alerts of each kind.
@@ -268,6 +299,27 @@ mod tests {
         let mut other = raise("10.0.0.1", "lic", 4);
         other.product = Some("microsoft.office".into());
         assert!(a.raise(other).is_some());
+    }
+
+    #[test]
+    fn one_server_is_one_alert_whatever_its_port_and_whether_its_name_was_known() {
+        let mut a = Alerts::default();
+        let at = |port: u16, name: Option<&str>| {
+            let mut r = raise("10.0.0.1", "x", i64::from(port));
+            r.server = Some(Server {
+                name: name.map(String::from),
+                address: "203.0.113.10".parse().ok(),
+                port: Some(port),
+            });
+            r
+        };
+        assert!(a.raise(at(27000, None)).is_some());
+        assert!(a.raise(at(27001, Some("lic.example.org"))).is_none());
+        assert!(a.raise(at(27011, None)).is_none());
+        assert_eq!(a.all().len(), 1);
+        let server = a.all()[0].server.as_ref().unwrap();
+        assert_eq!(server.name.as_deref(), Some("lic.example.org"));
+        assert_eq!(server.port, Some(27000), "the first port seen");
     }
 
     #[test]

@@ -28,6 +28,17 @@ use std::net::IpAddr;
 /// Most hosts remembered per ledger product for the overuse count.
 const MAX_USERS_PER_PRODUCT: usize = 1 << 20;
 
+/// Most addresses learnt for authorized names.
+const MAX_AUTHORIZED_ADDRESSES: usize = 4096;
+
+/// What occupies a seat: a machine, known by its MAC when the host table has one (an address
+/// changes with DHCP over a month), else by its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Seat {
+    Mac(crate::event::Mac),
+    Address(IpAddr),
+}
+
 impl Inventory {
     /// Alert events for an event seen on the network.
     pub(super) fn check_event(&mut self, ev: &Event) -> Vec<Event> {
@@ -64,13 +75,83 @@ impl Inventory {
         out
     }
 
+    /// Remembers `addr` when one of `names` is a name on an authorized list.
+    pub(super) fn learn_authorized(&mut self, names: &[&str], addr: IpAddr) {
+        let lists = [
+            (false, &self.policy.authorized_kms),
+            (true, &self.policy.authorized_license_servers),
+        ];
+        let mut learnt = Vec::new();
+        for (license, list) in lists {
+            for entry in &list.0 {
+                if let ServerEntry::Name(name, port) = entry
+                    && names
+                        .iter()
+                        .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
+                {
+                    learnt.push((license, addr, *port));
+                }
+            }
+        }
+        for item in learnt {
+            if self.authorized_addresses.len() >= MAX_AUTHORIZED_ADDRESSES
+                && !self.authorized_addresses.contains(&item)
+            {
+                self.authorized_addresses_cleared += self.authorized_addresses.len() as u64;
+                self.authorized_addresses.clear();
+            }
+            self.authorized_addresses.insert(item);
+        }
+    }
+
+    /// Whether a server is authorized: on the list itself, or at an address DNS gave for a name
+    /// on it.
+    fn authorized(&self, license: bool, server: IpAddr, port: u16, names: &[&str]) -> bool {
+        let list = if license {
+            &self.policy.authorized_license_servers
+        } else {
+            &self.policy.authorized_kms
+        };
+        list.allows(server, port, names)
+            || self.authorized_addresses.contains(&(license, server, None))
+            || self
+                .authorized_addresses
+                .contains(&(license, server, Some(port)))
+    }
+
+    /// Whether either authorized list names a server (a campus may run what the flag list
+    /// names, and its own word wins).
+    fn authorized_anywhere(&self, server: Option<(IpAddr, u16)>, names: &[&str]) -> bool {
+        let (ip, port) = server.unwrap_or((IpAddr::from([0, 0, 0, 0]), 0));
+        let by_address = server.is_some();
+        [false, true].into_iter().any(|license| {
+            if by_address {
+                self.authorized(license, ip, port, names)
+            } else {
+                let list = if license {
+                    &self.policy.authorized_license_servers
+                } else {
+                    &self.policy.authorized_kms
+                };
+                list.0.iter().any(|e| match e {
+                    ServerEntry::Name(n, _) => names
+                        .iter()
+                        .any(|x| x.trim_end_matches('.').eq_ignore_ascii_case(n)),
+                    ServerEntry::Net(..) => false,
+                })
+            }
+        })
+    }
+
     /// Alert events for a flow a home host opened: a connection to a flagged address.
     pub(super) fn check_flow(&mut self, a: &Activity) -> Vec<Event> {
         let mut out = Vec::new();
         let (Some(opened), (client, _), (server, _)) = (&a.opened, a.client, a.server) else {
             return out;
         };
-        if let Some(flag) = self.signatures.flags.by_address(server).cloned() {
+        if let Some(flag) = self.signatures.flags.by_address(server).cloned()
+            && !self.authorized_anywhere(Some((server, opened.port)), &[])
+        {
             let endpoints = Endpoints {
                 flow_id: opened.flow_id,
                 src_ip: client,
@@ -96,6 +177,9 @@ impl Inventory {
         let Some(flag) = self.signatures.flags.by_name(name).cloned() else {
             return;
         };
+        if self.authorized_anywhere(None, &[name]) {
+            return;
+        }
         let server = Server {
             name: Some(name.trim_end_matches('.').to_ascii_lowercase()),
             ..Server::default()
@@ -164,8 +248,8 @@ impl Inventory {
             .by_address(server)
             .or_else(|| names.first().and_then(|n| self.signatures.flags.by_name(n)))
             .cloned();
-        let list = &self.policy.authorized_kms;
-        let authorized = list.allows(server, port, &names);
+        let authorized = self.authorized(false, server, port, &names);
+        let list_empty = self.policy.authorized_kms.is_empty();
         let edition = k
             .edition
             .as_deref()
@@ -181,7 +265,7 @@ impl Inventory {
             "KMS {} request for {edition} from {} ({answer})",
             k.protocol, k.machine_name
         );
-        let reason = match (&flag, authorized, list.is_empty()) {
+        let reason = match (&flag, authorized, list_empty) {
             (_, true, _) => return,
             (Some(f), ..) => format!(
                 "{} is on the list of unlicensed activation services ({})",
@@ -317,12 +401,12 @@ impl Inventory {
             .lookup(client, server, ev.timestamp)
             .map(str::to_string);
         let names: Vec<&str> = name.iter().map(String::as_str).collect();
-        let list = &self.policy.authorized_license_servers;
-        if list.allows(server, port, &names) {
+        if self.authorized(true, server, port, &names) {
             return;
         }
         let outside = !self.hosts.is_home(&server);
-        let (severity, reason) = match (outside, list.is_empty()) {
+        let list_empty = self.policy.authorized_license_servers.is_empty();
+        let (severity, reason) = match (outside, list_empty) {
             (true, _) => (
                 Severity::High,
                 "licence server outside the home networks and not in activation.authorized_license_servers",
@@ -401,12 +485,16 @@ impl Inventory {
         };
         let seats = licence.seats;
         let period = self.policy.overuse_period_secs;
+        let seat = match self.hosts.host_mut(host, ts).and_then(|h| h.mac) {
+            Some(mac) => Seat::Mac(mac),
+            None => Seat::Address(host),
+        };
         let users = self.usage.entry(id.clone()).or_default();
-        if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&host) {
+        if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&seat) {
             self.usage_dropped += 1;
             return;
         }
-        users.insert(host, ts);
+        users.insert(seat, ts);
         if users.len() as u64 <= seats {
             return;
         }

@@ -81,7 +81,7 @@ pub struct Inventory {
     /// Alerts raised.
     pub alerts: Alerts,
     /// Hosts that used each ledger product, with when they last did, for the overuse count.
-    usage: HashMap<String, HashMap<IpAddr, Timestamp>>,
+    usage: HashMap<String, HashMap<checks::Seat, Timestamp>>,
     /// Hosts not counted towards a ledger product because its table was full.
     pub usage_dropped: u64,
     /// Vendor-daemon ports licence servers sent clients to, by (client, port): the vendor
@@ -92,6 +92,12 @@ pub struct Inventory {
     vendor_flows: HashMap<u64, String>,
     /// Redirects and followed flows forgotten because their tables were full.
     pub vendor_ports_cleared: u64,
+    /// Addresses DNS gave for names on the authorized lists, with the list (`true` for licence
+    /// servers) and the entry's port: kept beyond the answer's TTL, since a KMS client renews
+    /// days after its lookup.
+    authorized_addresses: std::collections::HashSet<(bool, IpAddr, Option<u16>)>,
+    /// Learnt authorized addresses forgotten because their table was full.
+    pub authorized_addresses_cleared: u64,
 }
 
 /// How long after a redirect the client's connection to the vendor daemon is expected.
@@ -117,6 +123,9 @@ impl Inventory {
             usage_dropped: 0,
             vendor_ports: HashMap::new(),
             vendor_flows: HashMap::new(),
+            authorized_addresses: Default::default(),
+            authorized_addresses_cleared: 0,
+
             vendor_ports_cleared: 0,
             max_pending: limits.max_hosts,
             hosts: HostTable::new(home, limits.max_hosts),
@@ -183,6 +192,7 @@ impl Inventory {
                         // The name the client asked for, not the CDN alias the chain ended in.
                         self.dns_names
                             .insert(ev.endpoints.dest_ip, addr, &d.rrname, a.ttl, ts);
+                        self.learn_authorized(&[&d.rrname, &a.rrname], addr);
                     }
                 }
             }
@@ -543,24 +553,29 @@ impl Inventory {
         out
     }
 
-    /// A `license` event for a TCP connection to a licence manager: to the vendor-daemon port a
-    /// licence server just sent this client to (the redirect is followed to the connection it
-    /// announced), or to a port licence managers listen on.
+    /// A `license` event for a TCP connection to a licence manager: when it opens, to the
+    /// vendor-daemon port a licence server just sent this client to (the redirect is followed to
+    /// the connection it announced); when it ends, to a port licence managers listen on, if the
+    /// server answered and nothing in the flow was recognised (a SYN nobody answers is no
+    /// licence server, and a recognised handshake gave its own events).
     fn licence_connection(&mut self, a: &Activity) -> Option<Event> {
-        let opened = a.opened.as_ref()?;
+        let client = a.client.0;
+        let (opened, message, vendor) = match (&a.opened, &a.unnamed) {
+            (Some(opened), _) => {
+                let (vendor, _) = self
+                    .vendor_ports
+                    .remove(&(client, opened.port))
+                    .filter(|(_, at)| a.ts <= at.plus_secs(VENDOR_CONNECT_SECS))?;
+                (opened, "vendor-daemon", vendor)
+            }
+            (None, Some(ended)) if a.answered && flexlm::is_license_port(ended.port) => {
+                (ended, "connection", None)
+            }
+            _ => return None,
+        };
         if opened.proto != Proto::Tcp {
             return None;
         }
-        let client = a.client.0;
-        let followed = self
-            .vendor_ports
-            .remove(&(client, opened.port))
-            .filter(|(_, at)| a.ts <= at.plus_secs(VENDOR_CONNECT_SECS));
-        let (message, vendor) = match followed {
-            Some((vendor, _)) => ("vendor-daemon", vendor),
-            None if flexlm::is_license_port(opened.port) => ("connection", None),
-            None => return None,
-        };
         if let Some(v) = &vendor {
             if self.vendor_flows.len() >= self.max_pending {
                 self.vendor_ports_cleared += self.vendor_flows.len() as u64;

@@ -94,6 +94,8 @@ pub struct Activity {
     /// At the end of a flow that gave no event (no name of its own: no SNI, Host or query), how
     /// it had opened, so it can be named through its client's DNS lookups.
     pub unnamed: Option<Opened>,
+    /// At the end of a flow, whether the server sent anything (a SYN-ACK at least).
+    pub answered: bool,
 }
 
 /// How a flow started.

@@ -204,13 +204,16 @@ impl<O: Observer> Engine<O> {
     pub fn finish(mut self) -> (O, Counters) {
         self.flush(Control::Finish);
         self.senders.clear();
+        let mut panics = 0;
         for w in self.workers {
             if w.join().is_err() {
                 eprintln!("wiretally: a worker thread panicked; its flows were lost.");
+                panics += 1;
             }
         }
         let (observer, mut counters) = self.output.join().expect("the output thread panicked");
         counters.add(&self.counters);
+        counters.worker_panics += panics;
         (observer, counters)
     }
 }

@@ -52,12 +52,15 @@ pub struct Counters {
     pub datagram_malformed: [u64; MAX_PARSERS],
     /// Events emitted.
     pub events: u64,
+    /// Worker threads that panicked (a bug: their flows were lost, and the run fails).
+    pub worker_panics: u64,
 }
 
 impl Counters {
     /// Adds another thread's counts to these.
     pub fn add(&mut self, o: &Counters) {
         self.packets += o.packets;
+        self.worker_panics += o.worker_panics;
         self.bytes += o.bytes;
         self.non_ip += o.non_ip;
         for (a, b) in self.decode_errors.iter_mut().zip(o.decode_errors) {

@@ -411,6 +411,7 @@ impl State {
                     at: meta.ts,
                 }),
                 unnamed: None,
+                answered: false,
             }),
         ));
         Flow {
@@ -747,6 +748,7 @@ impl State {
                     syn_shape: None,
                     at: flow.first_ts,
                 }),
+                answered: flow.packets[Direction::ToClient.index()] > 0,
             }),
         ));
     }

@@ -1,9 +1,10 @@
 //! Reading the policy from the configuration file (config/wiretally.toml documents every key)
 //! and the ledger's CSV file.
 //!
-//! Every problem is reported at once, each with its file and line: unknown keys, malformed server
-//! entries, ledger rows naming a product no signature pack knows, duplicate products, bad seat
-//! counts, an unreadable CSV file.
+//! Problems are reported with their file and line: malformed server entries, ledger rows naming
+//! a product no signature pack knows, duplicate products, bad seat counts, CSV rows of the wrong
+//! shape and an unreadable CSV file all at once; a TOML syntax error, an unknown key or a value
+//! of the wrong type stops the reading at the first one (the TOML reader gives no more).
 
 use super::{License, Policy, ServerEntry, ServerList};
 use crate::signature::{SigError, Signatures};
@@ -121,17 +122,16 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
             ),
         }
     }
-    let mut rows: Vec<(PathBuf, usize, String, i64, String)> = file
+    let mut rows: CsvRows = file
         .licenses
         .into_iter()
-        .map(|l| {
-            (
-                path.to_path_buf(),
-                line_of(text, l.product.span().start),
-                l.product.into_inner(),
-                *l.seats.get_ref(),
-                l.note,
-            )
+        .map(|l| LedgerRow {
+            file: path.to_path_buf(),
+            product_line: line_of(text, l.product.span().start),
+            seats_line: line_of(text, l.seats.span().start),
+            product: l.product.into_inner(),
+            seats: *l.seats.get_ref(),
+            note: l.note,
         })
         .collect();
     policy.has_ledger = !rows.is_empty();
@@ -157,8 +157,16 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
     let known =
         |id: &str| signatures.products.is_empty() || signatures.products.iter().any(|p| p.id == id);
     let mut seen: std::collections::HashMap<String, (PathBuf, usize)> = Default::default();
-    for (file, line, product, seats, note) in rows {
-        let mut problem = |message: String| {
+    for row in rows {
+        let LedgerRow {
+            file,
+            product_line,
+            seats_line,
+            product,
+            seats,
+            note,
+        } = row;
+        let mut problem = |line: usize, message: String| {
             errors.push(SigError {
                 file: file.clone(),
                 line,
@@ -166,20 +174,27 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
             })
         };
         if !known(&product) {
-            problem(format!(
-                "licence for {product:?}: no signature pack defines this product id"
-            ));
+            problem(
+                product_line,
+                format!("licence for {product:?}: no signature pack defines this product id"),
+            );
             continue;
         }
         let Ok(seats) = u64::try_from(seats) else {
-            problem(format!("licence for {product}: seats {seats} is negative"));
+            problem(
+                seats_line,
+                format!("licence for {product}: seats {seats} is negative"),
+            );
             continue;
         };
-        if let Some((f, l)) = seen.insert(product.clone(), (file.clone(), line)) {
-            problem(format!(
-                "licence for {product} is already given at {}:{l}",
-                f.display()
-            ));
+        if let Some((f, l)) = seen.insert(product.clone(), (file.clone(), product_line)) {
+            problem(
+                product_line,
+                format!(
+                    "licence for {product} is already given at {}:{l}",
+                    f.display()
+                ),
+            );
             continue;
         }
         policy.ledger.insert(product, License { seats, note });
@@ -191,9 +206,19 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
     }
 }
 
-type CsvRows = Vec<(PathBuf, usize, String, i64, String)>;
+/// One licence as written, with where its product and seats were written.
+struct LedgerRow {
+    file: PathBuf,
+    product_line: usize,
+    seats_line: usize,
+    product: String,
+    seats: i64,
+    note: String,
+}
 
-/// The ledger CSV's rows as (file, line, product, seats, note), and its problems.
+type CsvRows = Vec<LedgerRow>;
+
+/// The ledger CSV's rows and its problems.
 fn read_csv(path: &Path) -> Result<(CsvRows, Vec<SigError>), String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -238,16 +263,30 @@ fn read_csv(path: &Path) -> Result<(CsvRows, Vec<SigError>), String> {
             }
         };
         let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.len() > CSV_COLUMNS.len() {
+            errors.push(SigError {
+                file: path.to_path_buf(),
+                line,
+                message: format!(
+                    "{} fields, at most {} ({}): quote a note that holds commas",
+                    record.len(),
+                    CSV_COLUMNS.len(),
+                    CSV_COLUMNS.join(",")
+                ),
+            });
+            continue;
+        }
         let product = record.get(0).unwrap_or_default().to_string();
         let seats = record.get(1).unwrap_or_default();
         match seats.parse::<i64>() {
-            Ok(n) if !product.is_empty() => rows.push((
-                path.to_path_buf(),
-                line,
+            Ok(n) if !product.is_empty() => rows.push(LedgerRow {
+                file: path.to_path_buf(),
+                product_line: line,
+                seats_line: line,
                 product,
-                n,
-                record.get(2).unwrap_or_default().to_string(),
-            )),
+                seats: n,
+                note: record.get(2).unwrap_or_default().to_string(),
+            }),
             _ => errors.push(SigError {
                 file: path.to_path_buf(),
                 line,
@@ -315,7 +354,7 @@ note = "Microsoft campus agreement 2025-2028"
             .collect();
         assert_eq!(
             got,
-            [(2, true), (3, true), (5, true), (7, true), (13, true)],
+            [(2, true), (3, true), (5, true), (8, true), (13, true)],
             "{errors:?}"
         );
         assert!(errors[3].message.contains("negative"));

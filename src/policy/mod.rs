@@ -32,15 +32,24 @@ impl ServerEntry {
             return Ok(ServerEntry::Net(IpNet::from(ip), port));
         }
         let name = host.trim_end_matches('.').to_ascii_lowercase();
+        // RFC 1123 host names: labels of letters, digits and inner hyphens (underscores are
+        // allowed for service names); a last label of digits only is a mistyped address
+        // (`172.16.8.300`), not a name.
         let valid = !name.is_empty()
             && name.len() <= 253
             && name.split('.').all(|label| {
                 !label.is_empty()
                     && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
                     && label
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            });
+            })
+            && !name
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
         if !valid {
             return Err(format!(
                 "{text:?} is not a host name, an address or a network (with an optional :port)"
@@ -184,6 +193,11 @@ mod tests {
             Ok(ServerEntry::Net("2001:db8::/32".parse().unwrap(), None))
         );
         assert!(ServerEntry::parse("kms host").is_err());
+        assert!(
+            ServerEntry::parse("172.16.8.300").is_err(),
+            "a mistyped address"
+        );
+        assert!(ServerEntry::parse("-bad-.example").is_err());
         assert!(ServerEntry::parse("kms.example:0").is_err());
         assert!(ServerEntry::parse("kms.example:99999").is_err());
         assert!(ServerEntry::parse("[2001:db8::1").is_err());

@@ -454,8 +454,10 @@ pub fn epid_info(epid: &str) -> Option<EpidInfo> {
             .flatten()
     };
     let (build, _) = build.split_once('.').unwrap_or((build, ""));
-    let activation_date = (date.len() == 7)
-        .then(|| Some((num(&date[..3])?, num(&date[3..])?)))
+    // Day of year (3 digits) and year (4); checked as ASCII digits before it is cut, since an
+    // ePID is text the server chose.
+    let activation_date = (date.len() == 7 && date.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Some((num(date.get(..3)?)?, num(date.get(3..)?)?)))
         .flatten()
         .and_then(|(day, year)| date_of(year, day));
     Some(EpidInfo {
@@ -518,7 +520,8 @@ pub fn hresult_name(hresult: u32) -> Option<&'static str> {
 /// A FILETIME (100 ns since 1601-01-01) as microseconds since the Unix epoch.
 pub fn filetime_to_unix_micros(filetime: u64) -> i64 {
     const EPOCH_DIFFERENCE_MICROS: i64 = 11_644_473_600 * 1_000_000;
-    i64::try_from(filetime / 10).unwrap_or(i64::MAX) - EPOCH_DIFFERENCE_MICROS
+    // filetime / 10 is below 2^61, so it fits an i64 and the subtraction cannot overflow.
+    (filetime / 10) as i64 - EPOCH_DIFFERENCE_MICROS
 }
 
 #[cfg(test)]
@@ -661,6 +664,15 @@ mod tests {
             "day 367"
         );
         assert_eq!(epid_info("not-an-epid"), None);
+        // A date field of seven bytes that are not seven ASCII digits.
+        let odd = epid_info("06401-00206-471-111111-03-1033-17763.0000-aaéxxx").unwrap();
+        assert_eq!(odd.activation_date, None);
+    }
+
+    #[test]
+    fn the_largest_filetime_converts_without_overflow() {
+        assert!(filetime_to_unix_micros(u64::MAX) > 0);
+        assert!(filetime_to_unix_micros(0) < 0);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! running the `wiretally` binary.
 #![allow(dead_code)]
 
+pub mod kms;
+
 use etherparse::PacketBuilder;
 use std::io::Write;
 use std::path::{Path, PathBuf};
