@@ -540,6 +540,11 @@ pub struct KmsResponse {
 pub struct LicenseEvent {
     /// `flexlm`.
     pub protocol: &'static str,
+    /// The licence server's address (the receiver of a client's message, the sender of the
+    /// server's).
+    pub server: IpAddr,
+    /// The licence server's port.
+    pub server_port: u16,
     /// `hello`, `request` (a connection that opens with a framed request), `hello-response`,
     /// `redirect`, `vendor-daemon` (the client's connection to the port a redirect named) or
     /// `connection` (a TCP connection to a port licence managers listen on).

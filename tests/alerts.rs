@@ -235,6 +235,27 @@ fn a_flexlm_checkout_is_licence_evidence_and_followed_to_the_vendor_daemon() {
             ("request", "MLM"),
         ]
     );
+    // Whichever side sent it, each message names the licence server and its port.
+    let servers: Vec<String> = of_type(&events, "license")
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["license"]["server"].as_str().unwrap(),
+                e["license"]["server_port"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "10.9.0.200:27000",
+            "10.9.0.200:27000",
+            "10.9.0.200:27000",
+            "10.9.0.200:27011",
+            "10.9.0.200:27011"
+        ]
+    );
     // The vendor daemon names the product.
     let products: Vec<&str> = of_type(&events, "license")
         .iter()
@@ -380,7 +401,7 @@ fn the_ledger_from_toml_and_csv_raises_unlicensed_and_overuse_alerts() {
     // Windows from the CSV with no seats left: the one host using it overuses it.
     let with_csv = config(
         "ledger-csv",
-        "[ledger]\nlicenses_csv = \"ledger.csv\"\noveruse_period = \"180days\"\n\n[[licenses]]\nproduct = \"microsoft.office\"\nseats = 500\n",
+        "licenses_csv = \"ledger.csv\"\nlicense_overuse_period = \"180days\"\n\n[[licenses]]\nproduct = \"microsoft.office\"\nseats = 500\n",
         &[(
             "ledger.csv",
             "product,seats,note\nmicrosoft.windows,0,\"retired, see 2027 plan\"\n",
@@ -403,7 +424,7 @@ fn the_ledger_from_toml_and_csv_raises_unlicensed_and_overuse_alerts() {
 fn configuration_errors_name_file_and_line_and_stop_the_run() {
     let bad = config(
         "bad",
-        "[activation]\nauthorized_kms = [\"kms host\"]\n\n[[licenses]]\nproduct = \"no.such-product\"\nseats = 3\n\n[ledger]\nlicenses_csv = \"ledger.csv\"\n",
+        "licenses_csv = \"ledger.csv\"\n\n[activation]\nauthorized_kms = [\"kms host\"]\n\n[[licenses]]\nproduct = \"no.such-product\"\nseats = 3\n",
         &[("ledger.csv", "product,seats,note\nmicrosoft.office,many,\n")],
     );
     let capture = kms("kms_v6_win10_pro_vlmcsd.pcap");
@@ -420,17 +441,17 @@ fn configuration_errors_name_file_and_line_and_stop_the_run() {
     let toml = bad.display().to_string();
     let csv = bad.with_file_name("ledger.csv").display().to_string();
     assert!(
-        stderr.contains(&format!("{toml}:2: activation.authorized_kms")),
+        stderr.contains(&format!("{toml}:4: activation.authorized_kms")),
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("{toml}:5: licence for \"no.such-product\"")),
+        stderr.contains(&format!("{toml}:7: licence for \"no.such-product\"")),
         "{stderr}"
     );
     assert!(stderr.contains(&format!("{csv}:2: row")), "{stderr}");
     let missing = config(
         "missing-csv",
-        "[ledger]\nlicenses_csv = \"nope.csv\"\n",
+        "# the ledger\nlicenses_csv = \"nope.csv\"\n",
         &[],
     );
     let out = wiretally(&[
@@ -440,7 +461,7 @@ fn configuration_errors_name_file_and_line_and_stop_the_run() {
         capture.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: ledger.licenses_csv"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: licenses_csv"));
 }
 
 #[test]
@@ -599,7 +620,7 @@ fn overuse_counts_machines_within_the_period() {
     write_pcap(&pcap, 1, &frames);
     let ledger = config(
         "overuse",
-        "[ledger]\noveruse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 1\n",
+        "license_overuse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 1\n",
         &[],
     );
     let doc = document(&[&pcap], Some(&ledger), "10.0.0.0/8");
@@ -620,7 +641,7 @@ fn overuse_counts_machines_within_the_period() {
     // Two seats: no overuse.
     let two = config(
         "overuse-two",
-        "[ledger]\noveruse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 2\n",
+        "license_overuse_period = \"30days\"\n[[licenses]]\nproduct = \"microsoft.windows\"\nseats = 2\n",
         &[],
     );
     let doc = document(&[&pcap], Some(&two), "10.0.0.0/8");

@@ -73,10 +73,15 @@ fn tshark_hellos(pcap: &Path) -> Hellos {
 /// tshark's QUIC ClientHello fields: (sni, alpn, ja3) keyed by client port, and the times of
 /// each port's client Initial datagrams.
 fn tshark_quic(pcap: &Path) -> (Hellos, BTreeMap<u16, Vec<f64>>) {
+    // Decode UDP 443 as QUIC whatever the client's port: tshark would otherwise dissect a
+    // datagram from an ephemeral port that is some protocol's registered port (34980 is
+    // EtherCAT's) as that protocol, and miss the hello.
     let hellos = Command::new("tshark")
         .args([
             "-r",
             pcap.to_str().unwrap(),
+            "-d",
+            "udp.port==443,quic",
             "-Y",
             "quic && tls.handshake.type == 1",
             "-T",
@@ -108,6 +113,8 @@ fn tshark_quic(pcap: &Path) -> (Hellos, BTreeMap<u16, Vec<f64>>) {
         .args([
             "-r",
             pcap.to_str().unwrap(),
+            "-d",
+            "udp.port==443,quic",
             "-Y",
             "udp.dstport == 443 && quic.long.packet_type == 0",
             "-T",

@@ -12,6 +12,7 @@ use super::{ParserState, Sink, StreamParser, Verdict};
 use crate::event::{EventBody, LicenseEvent};
 use crate::pipeline::flow::Direction;
 use crate::wire::flexlm::{self, FrameBody, Message};
+use std::net::IpAddr;
 
 /// Messages read per direction before the parser stops: enough for the handshake, the redirect
 /// and the first requests.
@@ -43,9 +44,11 @@ fn version_text((major, minor): (u8, u8)) -> String {
     format!("{major}.{minor}")
 }
 
-fn event(message: &'static str, vendor: Option<String>) -> LicenseEvent {
+fn event(server: (IpAddr, u16), message: &'static str, vendor: Option<String>) -> LicenseEvent {
     LicenseEvent {
         protocol: "flexlm",
+        server: server.0,
+        server_port: server.1,
         message,
         message_type: None,
         vendor_daemon: vendor,
@@ -69,6 +72,11 @@ impl StreamParser for Flexlm {
 
     fn parse(&self, dir: Direction, data: &[u8], sink: &mut Sink<'_>) -> (usize, Verdict) {
         let d = dir.index();
+        let e = sink.endpoints;
+        let server = match dir {
+            Direction::ToServer => (e.dest_ip, e.dest_port),
+            Direction::ToClient => (e.src_ip, e.src_port),
+        };
         let mut used = 0;
         loop {
             let known = matches!(sink.state.as_deref(), Some(ParserState::Flexlm(_)));
@@ -99,7 +107,7 @@ impl StreamParser for Flexlm {
                         client_host: (!h.host.is_empty()).then_some(h.host),
                         platform: (!h.platform.is_empty()).then_some(h.platform),
                         version: Some(version_text(h.version)),
-                        ..event("hello", vendor)
+                        ..event(server, "hello", vendor)
                     })
                 }
                 (Message::Frame { body, .. }, Direction::ToClient) => match body {
@@ -113,13 +121,13 @@ impl StreamParser for Flexlm {
                         });
                         Some(LicenseEvent {
                             version: Some(version_text(version)),
-                            ..event("hello-response", vendor)
+                            ..event(server, "hello-response", vendor)
                         })
                     }
                     FrameBody::Redirect { host, port } => Some(LicenseEvent {
                         redirect_host: (!host.is_empty()).then_some(host),
                         redirect_port: Some(port),
-                        ..event("redirect", c.vendor.clone())
+                        ..event(server, "redirect", c.vendor.clone())
                     }),
                     FrameBody::Other => None,
                 },
@@ -127,7 +135,7 @@ impl StreamParser for Flexlm {
                     c.reported_request = true;
                     Some(LicenseEvent {
                         message_type: Some(format!("0x{kind:04x}")),
-                        ..event("request", c.vendor.clone())
+                        ..event(server, "request", c.vendor.clone())
                     })
                 }
                 _ => None,

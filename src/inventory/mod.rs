@@ -597,6 +597,8 @@ impl Inventory {
             },
             body: EventBody::License(LicenseEvent {
                 protocol: "flexlm",
+                server: a.server.0,
+                server_port: opened.port,
                 message,
                 message_type: None,
                 vendor_daemon: vendor,
@@ -714,15 +716,9 @@ impl Observer for Inventory {
                         if l.vendor_daemon.is_none() {
                             l.vendor_daemon = self.vendor_flows.get(&ev.endpoints.flow_id).cloned();
                         }
-                        let e = &ev.endpoints;
-                        let (server, port) = if l.from_server() {
-                            (e.src_ip, e.src_port)
-                        } else {
-                            (e.dest_ip, e.dest_port)
-                        };
                         l.product = match l.vendor_daemon.as_deref() {
                             Some(d) => self.license_product(d),
-                            None => self.port_product(server, port),
+                            None => self.port_product(l.server, l.server_port),
                         };
                     }
                     _ => {}

@@ -16,10 +16,12 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
+    /// A CSV file with more licences (top level, so before any table).
+    licenses_csv: Option<Spanned<String>>,
+    /// How far back hosts count towards seats (top level too).
+    license_overuse_period: Option<Spanned<String>>,
     #[serde(default)]
     activation: ActivationDef,
-    #[serde(default)]
-    ledger: LedgerDef,
     #[serde(default)]
     licenses: Vec<LicenseDef>,
 }
@@ -31,13 +33,6 @@ struct ActivationDef {
     authorized_kms: Vec<Spanned<String>>,
     #[serde(default)]
     authorized_license_servers: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LedgerDef {
-    licenses_csv: Option<Spanned<String>>,
-    overuse_period: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,13 +105,13 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
         }
         *list = ServerList(parsed);
     }
-    if let Some(p) = &file.ledger.overuse_period {
+    if let Some(p) = &file.license_overuse_period {
         match humantime::parse_duration(p.get_ref()) {
             Ok(d) if d.as_secs() > 0 => policy.overuse_period_secs = d.as_secs(),
             _ => err(
                 p.span().start,
                 format!(
-                    "ledger.overuse_period {:?}: a duration such as \"30d\" or \"180days\"",
+                    "license_overuse_period {:?}: a duration such as \"30d\" or \"180days\"",
                     p.get_ref()
                 ),
             ),
@@ -135,7 +130,7 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
         })
         .collect();
     policy.has_ledger = !rows.is_empty();
-    if let Some(csv_path) = &file.ledger.licenses_csv {
+    if let Some(csv_path) = &file.licenses_csv {
         let relative = Path::new(csv_path.get_ref());
         let full = match path.parent() {
             Some(dir) if relative.is_relative() => dir.join(relative),
@@ -149,7 +144,7 @@ pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy,
             Err(e) => errors.push(SigError {
                 file: path.to_path_buf(),
                 line: line_of(text, csv_path.span().start),
-                message: format!("ledger.licenses_csv {}: {e}", full.display()),
+                message: format!("licenses_csv {}: {e}", full.display()),
             }),
         }
         policy.has_ledger = true;
@@ -312,12 +307,11 @@ mod tests {
     fn the_issue_example_parses() {
         let p = parse_text(
             r#"
+license_overuse_period = "90d"
+
 [activation]
 authorized_kms = ["kms.example.edu.cn", "172.16.8.10"]
 authorized_license_servers = ["172.16.8.11", "lic.example.edu.cn:27000"]
-
-[ledger]
-overuse_period = "90d"
 
 [[licenses]]
 product = "microsoft.office"
@@ -345,7 +339,7 @@ note = "Microsoft campus agreement 2025-2028"
     #[test]
     fn every_problem_is_reported_with_its_line() {
         let errors = parse_text(
-            "[activation]\nauthorized_kms = [\"ok.example\", \"bad host\"]\nauthorized_license_servers = [\"x:0\"]\n[ledger]\noveruse_period = \"soon\"\n[[licenses]]\nproduct = \"a.b\"\nseats = -1\n[[licenses]]\nproduct = \"a.b\"\nseats = 2\n[[licenses]]\nproduct = \"a.b\"\nseats = 3\n",
+            "license_overuse_period = \"soon\"\n[activation]\nauthorized_kms = [\"ok.example\", \"bad host\"]\nauthorized_license_servers = [\"x:0\"]\n[[licenses]]\nproduct = \"a.b\"\nseats = -1\n[[licenses]]\nproduct = \"a.b\"\nseats = 2\n[[licenses]]\nproduct = \"a.b\"\nseats = 3\n",
         )
         .unwrap_err();
         let got: Vec<(usize, bool)> = errors
@@ -354,14 +348,14 @@ note = "Microsoft campus agreement 2025-2028"
             .collect();
         assert_eq!(
             got,
-            [(2, true), (3, true), (5, true), (8, true), (13, true)],
+            [(3, true), (4, true), (1, true), (7, true), (12, true)],
             "{errors:?}"
         );
         assert!(errors[3].message.contains("negative"));
         assert!(
             errors[4]
                 .message
-                .contains("already given at wiretally.toml:10")
+                .contains("already given at wiretally.toml:9")
         );
     }
 
