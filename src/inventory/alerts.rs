@@ -88,6 +88,16 @@ pub struct AlertHost {
     pub names: Vec<String>,
 }
 
+impl AlertHost {
+    /// A host known by its address; MAC and names are added when the alert is raised.
+    pub fn at(ip: IpAddr) -> Self {
+        AlertHost {
+            ip: Some(ip),
+            ..AlertHost::default()
+        }
+    }
+}
+
 /// One alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {

@@ -219,10 +219,7 @@ impl Inventory {
             Raise {
                 kind: AlertKind::UnauthorizedActivationServer,
                 severity: Severity::High,
-                host: AlertHost {
-                    ip: Some(client),
-                    ..AlertHost::default()
-                },
+                host: AlertHost::at(client),
                 server: Some(server),
                 product: flag.product.clone(),
                 evidence,
@@ -279,10 +276,7 @@ impl Inventory {
             Raise {
                 kind: AlertKind::UnauthorizedActivationServer,
                 severity: Severity::High,
-                host: AlertHost {
-                    ip: Some(client),
-                    ..AlertHost::default()
-                },
+                host: AlertHost::at(client),
                 server: Some(Server {
                     name,
                     address: Some(server),
@@ -298,24 +292,23 @@ impl Inventory {
         );
     }
 
-    /// The product a KMS edition is evidence for, by the packs' `kms_edition` rules.
-    fn kms_product(&self, edition: &str) -> Option<String> {
+    /// The product of the first rule an observable matches.
+    fn first_product(&self, obs: Observable<'_>) -> Option<String> {
         let mut hits: Vec<Hit> = Vec::new();
-        self.signatures
-            .lookup(Observable::KmsEdition(edition), &mut hits);
+        self.signatures.lookup(obs, &mut hits);
         hits.first()
             .and_then(|h| self.signatures.product_of(h.rule))
             .map(|p| p.id.clone())
     }
 
+    /// The product a KMS edition is evidence for, by the packs' `kms_edition` rules.
+    fn kms_product(&self, edition: &str) -> Option<String> {
+        self.first_product(Observable::KmsEdition(edition))
+    }
+
     /// The product a licence vendor daemon serves, by the packs' `flexlm_daemon` rules.
     pub(super) fn license_product(&self, daemon: &str) -> Option<String> {
-        let mut hits: Vec<Hit> = Vec::new();
-        self.signatures
-            .lookup(Observable::LicenseDaemon(daemon), &mut hits);
-        hits.first()
-            .and_then(|h| self.signatures.product_of(h.rule))
-            .map(|p| p.id.clone())
+        self.first_product(Observable::LicenseDaemon(daemon))
     }
 
     /// The one product whose `license-check` rules claim a server port, if only one does
@@ -368,10 +361,7 @@ impl Inventory {
             Raise {
                 kind: AlertKind::UnauthorizedActivationServer,
                 severity: Severity::High,
-                host: AlertHost {
-                    ip: Some(client),
-                    ..AlertHost::default()
-                },
+                host: AlertHost::at(client),
                 server: Some(Server {
                     name: Some(target.clone()),
                     address: None,
@@ -426,10 +416,7 @@ impl Inventory {
             Raise {
                 kind: AlertKind::UnauthorizedLicenseServer,
                 severity,
-                host: AlertHost {
-                    ip: Some(client),
-                    ..AlertHost::default()
-                },
+                host: AlertHost::at(client),
                 server: Some(Server {
                     name,
                     address: Some(server),
@@ -469,10 +456,7 @@ impl Inventory {
                 let raise = Raise {
                     kind: AlertKind::UnlicensedProduct,
                     severity: Severity::Medium,
-                    host: AlertHost {
-                        ip: Some(host),
-                        ..AlertHost::default()
-                    },
+                    host: AlertHost::at(host),
                     server: None,
                     product: Some(id.clone()),
                     evidence: format!("{} ({}) seen on {host}", p.name, p.license.as_str()),
