@@ -71,6 +71,13 @@ pub struct Common {
     /// Print the inventory document (JSON) instead of the per-host summary.
     #[arg(long)]
     pub json: bool,
+    /// Write Prometheus metrics (text exposition format) to this file when the run ends, for
+    /// node_exporter's textfile collector or `promtool check metrics`.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// The sensor's name, the `sensor` label of every metric [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub sensor_name: Option<String>,
     /// Configuration file with the activation policy and the licence ledger
     /// (config/wiretally.toml documents every key).
     #[arg(long, value_name = "FILE")]

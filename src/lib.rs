@@ -12,6 +12,7 @@ pub mod app;
 pub mod capture;
 pub mod event;
 pub mod inventory;
+pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod report;

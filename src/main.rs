@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wiretally::capture::{LiveOptions, Source, Waker};
 use wiretally::inventory::hosts::HomeNets;
 use wiretally::inventory::{Inventory, InventoryLimits};
+use wiretally::metrics::Metrics;
 use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
 use wiretally::pipeline::flow::FlowLimits;
 use wiretally::pipeline::fragment::FragLimits;
@@ -44,6 +45,15 @@ struct Settings {
     signatures: Arc<signature::Signatures>,
     policy: Policy,
     json: bool,
+    metrics: MetricsOut,
+}
+
+/// Where the metrics go at the end of a run, and what they say about the sensor.
+struct MetricsOut {
+    file: Option<std::path::PathBuf>,
+    sensor_name: String,
+    /// When the configuration and packs were loaded, seconds since the epoch.
+    loaded_at: f64,
 }
 
 /// Where packs are looked for when `--signatures` is not given.
@@ -150,6 +160,13 @@ fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
         signatures,
         policy,
         json: c.json,
+        metrics: MetricsOut {
+            file: c.metrics_file.clone(),
+            sensor_name: c.sensor_name.clone().unwrap_or_else(host_name),
+            loaded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        },
     })
 }
 
@@ -163,6 +180,37 @@ fn event_writer(dest: &Option<String>) -> Result<Option<Box<dyn Write + Send>>> 
             Some(Box::new(std::io::BufWriter::new(f)))
         }
     })
+}
+
+/// The machine's host name, the default sensor name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "wiretally".to_string())
+}
+
+/// Writes the metrics file atomically (a temporary file beside it, then a rename), so a textfile
+/// collector never reads half of it.
+fn write_metrics(
+    out: &MetricsOut,
+    counters: &wiretally::pipeline::stats::Counters,
+    inventory: &Inventory,
+    live: &[(String, wiretally::capture::CaptureStats)],
+    capture_up: bool,
+) -> Result<()> {
+    let Some(path) = &out.file else {
+        return Ok(());
+    };
+    let metrics = Metrics::new(&out.sensor_name, out.loaded_at).context("building the metrics")?;
+    metrics.update(counters, inventory, live);
+    metrics.set_capture_up(capture_up);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, metrics.encode())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("{}: cannot write metrics", path.display()))
 }
 
 /// Stops the capture loop on SIGINT or SIGTERM: a thread waits for the signal, sets the flag the
@@ -229,6 +277,7 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, None));
+    write_metrics(&s.metrics, &counters, &inventory, &[], false)?;
     Ok(all_ok && counters.worker_panics == 0)
 }
 
@@ -254,6 +303,14 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, live));
+    let interface = live.map(|l| (opts.interface.clone(), l));
+    write_metrics(
+        &s.metrics,
+        &counters,
+        &inventory,
+        interface.as_slice(),
+        false,
+    )?;
     result?;
     if counters.worker_panics > 0 {
         anyhow::bail!("{} worker thread(s) panicked", counters.worker_panics);

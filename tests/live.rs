@@ -20,8 +20,10 @@ fn run_captures_real_clients_on_a_veth() {
     let lab = common::Lab::up(&id);
     let vars = &lab.vars;
     let (ns, iface) = (&vars["LAB_SRV_NS"], &vars["LAB_SRV_IF"]);
+    let interface = iface.clone();
 
     let events = std::env::temp_dir().join(format!("wiretally-live-{id}.ndjson"));
+    let metrics = std::env::temp_dir().join(format!("wiretally-live-{id}.prom"));
     let mut sensor = Command::new("ip")
         .args([
             "netns",
@@ -34,6 +36,8 @@ fn run_captures_real_clients_on_a_veth() {
         ])
         .args(["--home-net", "198.18.0.0/15", "--workers", "2", "--events"])
         .arg(&events)
+        .args(["--sensor-name", "lab", "--metrics-file"])
+        .arg(&metrics)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -54,6 +58,31 @@ fn run_captures_real_clients_on_a_veth() {
         "stop prints libpcap's counts: {rest}"
     );
     drop(lab);
+
+    // The metrics file of a live run has libpcap's counts for the interface, and the packets
+    // the sensor read are no more than libpcap received.
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    let series = |name: &str| -> f64 {
+        let prefix = format!("{name}{{interface=\"{interface}\",sensor=\"lab\"}} ");
+        prom.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in {prom}"))
+            .parse()
+            .unwrap()
+    };
+    let received = series("wiretally_capture_packets_total");
+    assert!(received > 0.0);
+    assert_eq!(series("wiretally_capture_kernel_drops_total"), 0.0);
+    let read: f64 = prom
+        .lines()
+        .find_map(|l| l.strip_prefix("wiretally_packets_total{sensor=\"lab\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        read > 0.0 && read <= received,
+        "read {read}, received {received}"
+    );
 
     let text = std::fs::read_to_string(&events).unwrap();
     let evs: Vec<serde_json::Value> = text

@@ -262,6 +262,12 @@ impl Inventory {
             "KMS {} request for {edition} from {} ({answer})",
             k.protocol, k.machine_name
         );
+        let class = match (authorized, list_empty && flag.is_none()) {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        };
+        self.kms_classes[class] += 1;
         let reason = match (&flag, authorized, list_empty) {
             (_, true, _) => return,
             (Some(f), ..) => format!(

@@ -98,6 +98,10 @@ pub struct Inventory {
     authorized_addresses: std::collections::HashSet<(bool, IpAddr, Option<u16>)>,
     /// Learnt authorized addresses forgotten because their table was full.
     pub authorized_addresses_cleared: u64,
+    /// Events written, by type.
+    event_counts: std::collections::BTreeMap<&'static str, u64>,
+    /// KMS requests by server class: authorized, unauthorized, unchecked.
+    kms_classes: [u64; 3],
 }
 
 /// How long after a redirect the client's connection to the vendor daemon is expected.
@@ -125,6 +129,8 @@ impl Inventory {
             vendor_flows: HashMap::new(),
             authorized_addresses: Default::default(),
             authorized_addresses_cleared: 0,
+            event_counts: Default::default(),
+            kms_classes: [0; 3],
 
             vendor_ports_cleared: 0,
             max_pending: limits.max_hosts,
@@ -149,7 +155,40 @@ impl Inventory {
         }
     }
 
+    /// Events written so far, by type.
+    pub fn event_counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.event_counts.iter().map(|(k, v)| (*k, *v))
+    }
+
+    /// KMS requests so far by server class (`authorized`, `unauthorized`, `unchecked`).
+    pub fn kms_activations(&self) -> [(&'static str, u64); 3] {
+        let [a, u, c] = self.kms_classes;
+        [("authorized", a), ("unauthorized", u), ("unchecked", c)]
+    }
+
+    /// For each ledger product: its id, its seats, and the machines that used it within the
+    /// overuse period before the latest use.
+    pub fn seats(&self) -> Vec<(&str, u64, usize)> {
+        let period = (self.policy.overuse_period_secs as i64).saturating_mul(1_000_000);
+        let mut out: Vec<(&str, u64, usize)> = self
+            .policy
+            .ledger
+            .iter()
+            .map(|(id, licence)| {
+                let used = self.usage.get(id).map_or(0, |users| {
+                    let latest = users.values().max().copied().unwrap_or_default();
+                    let since = latest.0.saturating_sub(period);
+                    users.values().filter(|t| t.0 >= since).count()
+                });
+                (id.as_str(), licence.seats, used)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     fn write(&mut self, ev: &Event) {
+        *self.event_counts.entry(ev.body.event_type()).or_default() += 1;
         let Some(w) = self.events.as_mut() else {
             return;
         };
