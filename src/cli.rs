@@ -32,22 +32,47 @@ pub enum Command {
     },
     /// Capture live from an interface until SIGINT or SIGTERM.
     Run {
-        /// Interface to capture on (promiscuous, immediate mode).
-        #[arg(long, short = 'i')]
-        interface: String,
-        /// BPF filter expression.
-        #[arg(long)]
-        bpf: Option<String>,
-        /// Bytes kept of each packet.
-        #[arg(long, default_value_t = 65_535)]
-        snaplen: i32,
-        /// Kernel capture buffer, MiB.
-        #[arg(long, default_value_t = 64)]
-        buffer_mib: i32,
+        /// Capture settings.
+        #[command(flatten)]
+        live: LiveFlags,
         /// Settings shared with `analyze`.
         #[command(flatten)]
         common: Common,
     },
+    /// Work with configuration files.
+    Config {
+        /// What to do with one.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a configuration file: every key and value, the signature packs it names and the
+    /// licence ledger; print each problem as file:line and exit non-zero if there is any.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// Flags of `run` (each overrides the configuration file's `[capture]` key).
+#[derive(Debug, Args, Default)]
+pub struct LiveFlags {
+    /// Interface to capture on (promiscuous, immediate mode) [config: capture.interfaces].
+    #[arg(long, short = 'i')]
+    pub interface: Option<String>,
+    /// BPF filter expression [config: capture.bpf].
+    #[arg(long)]
+    pub bpf: Option<String>,
+    /// Bytes kept of each packet [default: 65535].
+    #[arg(long)]
+    pub snaplen: Option<i32>,
+    /// Kernel capture buffer, MiB [default: 64].
+    #[arg(long)]
+    pub buffer_mib: Option<i32>,
 }
 
 /// `signatures` subcommands.
@@ -62,8 +87,9 @@ pub enum SignaturesAction {
     },
 }
 
-/// Settings of both commands.
-#[derive(Debug, Args)]
+/// Settings of both commands. A flag overrides the configuration file's key for the same
+/// setting; defaults apply to what neither gives.
+#[derive(Debug, Args, Default)]
 pub struct Common {
     /// Write NDJSON events to this file, or `-` for stdout; without it, print a per-host summary.
     #[arg(long, value_name = "PATH|-")]
@@ -86,25 +112,25 @@ pub struct Common {
     #[arg(long, value_name = "DIR")]
     pub signatures: Option<PathBuf>,
     /// Lowest confidence (0 to 1) at which a product is reported; the default is above the 0.3
-    /// a rule resting only on domain ownership may weigh.
-    #[arg(long, default_value_t = 0.35)]
-    pub min_confidence: f64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    pub workers: usize,
+    /// a rule resting only on domain ownership may weigh [default: 0.35].
+    #[arg(long)]
+    pub min_confidence: Option<f64>,
+    /// Worker threads [default: 1].
+    #[arg(long)]
+    pub workers: Option<usize>,
     /// A home network (CIDR); repeatable. Default: 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7.
     #[arg(long = "home-net", value_name = "CIDR")]
     pub home_nets: Vec<String>,
-    /// Bytes of each TCP direction's start given to parsers.
-    #[arg(long, default_value_t = 16 * 1024)]
-    pub stream_depth: usize,
-    /// Heap all TCP stream-start buffers may hold together, MiB.
-    #[arg(long, default_value_t = 256)]
-    pub stream_memory_mib: usize,
-    /// Most flows tracked at once.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub max_flows: usize,
-    /// Most hosts tracked at once.
-    #[arg(long, default_value_t = 65_536)]
-    pub max_hosts: usize,
+    /// Bytes of each TCP direction's start given to parsers [default: 16384].
+    #[arg(long)]
+    pub stream_depth: Option<usize>,
+    /// Heap all TCP stream-start buffers may hold together, MiB [default: 256].
+    #[arg(long)]
+    pub stream_memory_mib: Option<usize>,
+    /// Most flows tracked at once [default: 1000000].
+    #[arg(long)]
+    pub max_flows: Option<usize>,
+    /// Most hosts tracked at once [default: 65536].
+    #[arg(long)]
+    pub max_hosts: Option<usize>,
 }

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod config;
 pub mod event;
 pub mod inventory;
 pub mod metrics;

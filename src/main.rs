@@ -1,174 +1,27 @@
 //! The `wiretally` command: parse flags, validate them, run a command, map errors to exit codes.
 
 mod cli;
+mod settings;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, Common, SignaturesAction};
+use cli::{Cli, Command, Common, ConfigAction, LiveFlags, SignaturesAction};
+use settings::{MetricsOut, Settings};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wiretally::capture::{LiveOptions, Source, Waker};
-use wiretally::inventory::hosts::HomeNets;
-use wiretally::inventory::{Inventory, InventoryLimits};
+use wiretally::capture::{Source, Waker};
+use wiretally::inventory::Inventory;
 use wiretally::metrics::Metrics;
-use wiretally::pipeline::engine::{Ended, Engine, EngineConfig};
-use wiretally::pipeline::flow::FlowLimits;
-use wiretally::pipeline::fragment::FragLimits;
-use wiretally::pipeline::worker::WorkerConfig;
-use wiretally::policy::{self, Policy};
+use wiretally::pipeline::engine::{Ended, Engine};
 use wiretally::report;
 use wiretally::signature;
 
 /// Exit status for bad flags or configuration (BSD sysexits EX_USAGE).
 const EXIT_USAGE: u8 = 64;
-/// Largest stream depth accepted: a megabyte per direction is already far past any handshake.
-const MAX_STREAM_DEPTH: usize = 1 << 20;
-/// Largest memory setting accepted, MiB (64 GiB): more is a typo.
-const MAX_MEMORY_MIB: usize = 64 << 10;
-/// libpcap's own ceiling for the snap length (MAXIMUM_SNAPLEN).
-const MAX_SNAPLEN: i32 = 262_144;
-/// Largest kernel capture buffer accepted, MiB (libpcap takes the size as a C int of bytes).
-const MAX_BUFFER_MIB: i32 = 2047;
-/// More workers than this is a typo, not a machine.
-const MAX_WORKERS: usize = 256;
-
-/// Validated settings.
-struct Settings {
-    engine: EngineConfig,
-    home: HomeNets,
-    limits: InventoryLimits,
-    events: Option<String>,
-    signatures: Arc<signature::Signatures>,
-    policy: Policy,
-    json: bool,
-    metrics: MetricsOut,
-}
-
-/// Where the metrics go at the end of a run, and what they say about the sensor.
-struct MetricsOut {
-    file: Option<std::path::PathBuf>,
-    sensor_name: String,
-    /// When the configuration and packs were loaded, seconds since the epoch.
-    loaded_at: f64,
-}
-
-/// Where packs are looked for when `--signatures` is not given.
-const DEFAULT_SIGNATURES: &str = "signatures";
-
-/// Loads the packs; every problem is added to `errors`.
-fn load_signatures(
-    dir: Option<&std::path::Path>,
-    errors: &mut Vec<String>,
-) -> signature::Signatures {
-    let dir = match dir {
-        Some(d) => d.to_path_buf(),
-        None if std::path::Path::new(DEFAULT_SIGNATURES).is_dir() => DEFAULT_SIGNATURES.into(),
-        None => {
-            eprintln!(
-                "wiretally: no ./{DEFAULT_SIGNATURES} folder and no --signatures: products will not be inferred."
-            );
-            return signature::Signatures::default();
-        }
-    };
-    signature::load_dir(&dir).unwrap_or_else(|problems| {
-        errors.extend(problems.iter().map(|p| p.to_string()));
-        signature::Signatures::default()
-    })
-}
-
-fn validate(c: &Common, mut errors: Vec<String>) -> Result<Settings> {
-    if c.workers == 0 || c.workers > MAX_WORKERS {
-        errors.push(format!(
-            "--workers {}: must be 1 to {MAX_WORKERS}",
-            c.workers
-        ));
-    }
-    if c.stream_depth == 0 || c.stream_depth > MAX_STREAM_DEPTH {
-        errors.push(format!(
-            "--stream-depth {}: must be 1 to {MAX_STREAM_DEPTH}",
-            c.stream_depth
-        ));
-    }
-    if c.stream_memory_mib == 0 || c.stream_memory_mib > MAX_MEMORY_MIB {
-        errors.push(format!(
-            "--stream-memory-mib {}: must be 1 to {MAX_MEMORY_MIB}",
-            c.stream_memory_mib
-        ));
-    }
-    if c.max_flows == 0 {
-        errors.push("--max-flows must be at least 1".into());
-    }
-    if c.max_hosts == 0 {
-        errors.push("--max-hosts must be at least 1".into());
-    }
-    if c.json && c.events.as_deref() == Some("-") {
-        errors.push("--json and --events - both write to stdout: send the events to a file".into());
-    }
-    if !(0.0..=1.0).contains(&c.min_confidence) {
-        errors.push(format!(
-            "--min-confidence {}: must be between 0 and 1",
-            c.min_confidence
-        ));
-    }
-    let signatures = Arc::new(load_signatures(c.signatures.as_deref(), &mut errors));
-    let policy = match &c.config {
-        Some(path) => policy::config::load(path, &signatures).unwrap_or_else(|problems| {
-            errors.extend(problems.iter().map(|p| p.to_string()));
-            Policy::default()
-        }),
-        None => Policy::default(),
-    };
-    let mut nets = Vec::new();
-    for n in &c.home_nets {
-        match n.parse() {
-            Ok(net) => nets.push(net),
-            Err(e) => errors.push(format!("--home-net {n}: {e}")),
-        }
-    }
-    if !errors.is_empty() {
-        bail!(errors.join("\n"));
-    }
-    Ok(Settings {
-        engine: EngineConfig {
-            workers: c.workers,
-            worker: WorkerConfig {
-                flows: FlowLimits {
-                    max_flows: c.max_flows,
-                    ..FlowLimits::default()
-                },
-                stream_depth: c.stream_depth,
-                stream_memory: c.stream_memory_mib.saturating_mul(1 << 20),
-                fragments: FragLimits::default(),
-            },
-            tick_secs: 5,
-        },
-        home: if nets.is_empty() {
-            HomeNets::defaults()
-        } else {
-            HomeNets::new(nets)
-        },
-        limits: InventoryLimits {
-            max_hosts: c.max_hosts,
-            min_confidence: c.min_confidence,
-            ..InventoryLimits::default()
-        },
-        events: c.events.clone(),
-        signatures,
-        policy,
-        json: c.json,
-        metrics: MetricsOut {
-            file: c.metrics_file.clone(),
-            sensor_name: c.sensor_name.clone().unwrap_or_else(host_name),
-            loaded_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-        },
-    })
-}
 
 fn event_writer(dest: &Option<String>) -> Result<Option<Box<dyn Write + Send>>> {
     Ok(match dest.as_deref() {
@@ -180,15 +33,6 @@ fn event_writer(dest: &Option<String>) -> Result<Option<Box<dyn Write + Send>>> 
             Some(Box::new(std::io::BufWriter::new(f)))
         }
     })
-}
-
-/// The machine's host name, the default sensor name.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "wiretally".to_string())
 }
 
 /// Writes the metrics file atomically (a temporary file beside it, then a rename), so a textfile
@@ -281,7 +125,8 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
     Ok(all_ok && counters.worker_panics == 0)
 }
 
-fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
+fn run_live(mut s: Settings) -> Result<()> {
+    let opts = s.live.take().context("no capture settings")?;
     let mut source = Source::open_live(&opts)?;
     let stop = stop_on_signal(source.waker())?;
     eprintln!("wiretally: capturing on {}.", source.name());
@@ -316,18 +161,6 @@ fn run_live(opts: LiveOptions, s: Settings) -> Result<()> {
         anyhow::bail!("{} worker thread(s) panicked", counters.worker_panics);
     }
     Ok(())
-}
-
-/// Checks the live-capture flags; errors are added to `errors`.
-fn validate_live(snaplen: i32, buffer_mib: i32, errors: &mut Vec<String>) {
-    if !(1..=MAX_SNAPLEN).contains(&snaplen) {
-        errors.push(format!("--snaplen {snaplen}: must be 1 to {MAX_SNAPLEN}"));
-    }
-    if !(1..=MAX_BUFFER_MIB).contains(&buffer_mib) {
-        errors.push(format!(
-            "--buffer-mib {buffer_mib}: must be 1 to {MAX_BUFFER_MIB}"
-        ));
-    }
 }
 
 /// Runs `signatures check`.
@@ -371,11 +204,46 @@ fn exit_status(result: Result<bool>) -> ExitCode {
 }
 
 /// Validated settings, or the usage exit status after printing every problem.
-fn settings_or_exit(common: &Common, errors: Vec<String>) -> Result<Settings, ExitCode> {
-    validate(common, errors).map_err(|e| {
-        eprintln!("wiretally: {e:#}");
+/// Validated settings, or the usage exit status after printing every problem.
+fn settings_or_exit(common: &Common, live: Option<&LiveFlags>) -> Result<Settings, ExitCode> {
+    settings::resolve(common, live).map_err(|errors| {
+        for e in &errors {
+            eprintln!("wiretally: {e}");
+        }
         ExitCode::from(EXIT_USAGE)
     })
+}
+
+/// Runs `config check`: the whole file, the packs it names and its ledger.
+fn check_config(file: std::path::PathBuf) -> ExitCode {
+    let common = Common {
+        config: Some(file.clone()),
+        ..Common::default()
+    };
+    match settings::resolve(&common, None) {
+        Ok(s) => {
+            println!(
+                "{}: OK ({} products in the signature packs, {} ledger entries, {} authorized KMS hosts, {} authorized licence servers).",
+                file.display(),
+                s.signatures.products.len(),
+                s.policy.ledger.len(),
+                s.policy.authorized_kms.0.len(),
+                s.policy.authorized_license_servers.0.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "wiretally: {} problem(s) in {}",
+                errors.len(),
+                file.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -383,34 +251,16 @@ fn main() -> ExitCode {
         Command::Signatures {
             action: SignaturesAction::Check { dir },
         } => check_signatures(&dir),
-        Command::Analyze { captures, common } => match settings_or_exit(&common, Vec::new()) {
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => check_config(file),
+        Command::Analyze { captures, common } => match settings_or_exit(&common, None) {
             Ok(settings) => exit_status(analyze(&captures, settings)),
             Err(code) => code,
         },
-        Command::Run {
-            interface,
-            bpf,
-            snaplen,
-            buffer_mib,
-            common,
-        } => {
-            let mut errors = Vec::new();
-            validate_live(snaplen, buffer_mib, &mut errors);
-            match settings_or_exit(&common, errors) {
-                Ok(settings) => exit_status(
-                    run_live(
-                        LiveOptions {
-                            interface,
-                            bpf,
-                            snaplen,
-                            buffer_mib,
-                        },
-                        settings,
-                    )
-                    .map(|()| true),
-                ),
-                Err(code) => code,
-            }
-        }
+        Command::Run { live, common } => match settings_or_exit(&common, Some(&live)) {
+            Ok(settings) => exit_status(run_live(settings).map(|()| true)),
+            Err(code) => code,
+        },
     }
 }

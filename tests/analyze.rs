@@ -331,7 +331,7 @@ fn bad_flags_exit_64() {
     assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--workers 0") && stderr.contains("--home-net 10.0.0.0/33"),
+        stderr.contains("--workers 0") && stderr.contains("--home-net \"10.0.0.0/33\""),
         "all errors at once: {stderr}"
     );
 }

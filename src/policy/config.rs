@@ -7,37 +7,26 @@
 //! of the wrong type stops the reading at the first one (the TOML reader gives no more).
 
 use super::{License, Policy, ServerEntry, ServerList};
+use crate::config::line_of;
 use crate::signature::{SigError, Signatures};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-/// The keys this part of the configuration reads.
+/// The `[activation]` table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
-    /// A CSV file with more licences (top level, so before any table).
-    licenses_csv: Option<Spanned<String>>,
-    /// How far back hosts count towards seats (top level too).
-    license_overuse_period: Option<Spanned<String>>,
-    #[serde(default)]
-    activation: ActivationDef,
-    #[serde(default)]
-    licenses: Vec<LicenseDef>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActivationDef {
+pub(crate) struct ActivationDef {
     #[serde(default)]
     authorized_kms: Vec<Spanned<String>>,
     #[serde(default)]
     authorized_license_servers: Vec<Spanned<String>>,
 }
 
+/// One `[[licenses]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LicenseDef {
+pub(crate) struct LicenseDef {
     product: Spanned<String>,
     seats: Spanned<i64>,
     #[serde(default)]
@@ -46,12 +35,6 @@ struct LicenseDef {
 
 /// Columns of the ledger's CSV file, in this order, with this header row.
 pub const CSV_COLUMNS: [&str; 3] = ["product", "seats", "note"];
-
-/// Line (1-based) of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(0, |t| t.matches('\n').count() + 1)
-}
 
 /// Reads the policy from the configuration file at `path`. Ledger products are checked against
 /// `signatures` when any packs are loaded.
@@ -68,13 +51,7 @@ pub fn load(path: &Path, signatures: &Signatures) -> Result<Policy, Vec<SigError
 
 /// Parses configuration text; `path` names the file in errors and anchors a relative CSV path.
 pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy, Vec<SigError>> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| {
-        vec![SigError {
-            file: path.to_path_buf(),
-            line: e.span().map_or(0, |s| line_of(text, s.start)),
-            message: e.message().to_string(),
-        }]
-    })?;
+    let file = crate::config::parse_file(path, text)?;
     let mut errors = Vec::new();
     let mut err = |offset: usize, message: String| {
         errors.push(SigError {

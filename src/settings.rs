@@ -1,0 +1,350 @@
+//! Settings of a run: flags, the configuration file and defaults merged, then checked once.
+//!
+//! A flag wins over the file's key for the same setting, and defaults fill what neither gives.
+//! Every value is checked wherever it came from, and a problem names its origin: `--workers 0`
+//! or `/etc/wiretally/wiretally.toml:7: capture.workers 0`. All problems are collected before
+//! anything is opened, so one run shows them all.
+
+use crate::cli::{Common, LiveFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wiretally::capture::LiveOptions;
+use wiretally::config::{self, Located};
+use wiretally::inventory::InventoryLimits;
+use wiretally::inventory::hosts::HomeNets;
+use wiretally::pipeline::engine::EngineConfig;
+use wiretally::pipeline::flow::FlowLimits;
+use wiretally::pipeline::fragment::FragLimits;
+use wiretally::pipeline::worker::WorkerConfig;
+use wiretally::policy::{self, Policy};
+use wiretally::signature;
+
+/// Largest stream depth accepted: a megabyte per direction is already far past any handshake.
+const MAX_STREAM_DEPTH: i64 = 1 << 20;
+/// Largest memory setting accepted, MiB (64 GiB): more is a typo.
+const MAX_MEMORY_MIB: i64 = 64 << 10;
+/// More workers than this is a typo, not a machine.
+const MAX_WORKERS: i64 = 256;
+/// libpcap's own ceiling for the snap length (MAXIMUM_SNAPLEN).
+const MAX_SNAPLEN: i64 = 262_144;
+/// Largest kernel capture buffer accepted, MiB (libpcap takes the size as a C int of bytes).
+const MAX_BUFFER_MIB: i64 = 2047;
+/// Where packs are looked for when neither a flag nor the file names a folder.
+const DEFAULT_SIGNATURES: &str = "signatures";
+
+/// Validated settings.
+pub struct Settings {
+    /// The pipeline.
+    pub engine: EngineConfig,
+    /// Home networks.
+    pub home: HomeNets,
+    /// Inventory limits.
+    pub limits: InventoryLimits,
+    /// Event log: a path or `-`.
+    pub events: Option<String>,
+    /// The packs.
+    pub signatures: Arc<signature::Signatures>,
+    /// Activation policy and ledger.
+    pub policy: Policy,
+    /// Print the inventory document.
+    pub json: bool,
+    /// Where metrics go.
+    pub metrics: MetricsOut,
+    /// What to capture, for `run`.
+    pub live: Option<LiveOptions>,
+}
+
+/// Where the metrics go at the end of a run, and what they say about the sensor.
+pub struct MetricsOut {
+    /// The metrics file.
+    pub file: Option<PathBuf>,
+    /// The `sensor` label.
+    pub sensor_name: String,
+    /// When the configuration and packs were loaded, seconds since the epoch.
+    pub loaded_at: f64,
+}
+
+/// A setting's value and where it came from.
+struct Chosen<T> {
+    value: T,
+    origin: String,
+}
+
+/// The flag's value if given, else the file's, else the default.
+fn choose<T: Clone>(
+    flag: Option<T>,
+    flag_name: &str,
+    file: &Option<Located<T>>,
+    default: T,
+) -> Chosen<T> {
+    match (flag, file) {
+        (Some(value), _) => Chosen {
+            value,
+            origin: flag_name.to_string(),
+        },
+        (None, Some(l)) => Chosen {
+            value: l.value.clone(),
+            origin: l.origin.clone(),
+        },
+        (None, None) => Chosen {
+            value: default,
+            origin: format!("{flag_name} (default)"),
+        },
+    }
+}
+
+/// Checks that a whole-number setting lies in `range`; returns it as usize.
+fn in_range(
+    c: Chosen<i64>,
+    range: std::ops::RangeInclusive<i64>,
+    errors: &mut Vec<String>,
+) -> usize {
+    if !range.contains(&c.value) {
+        errors.push(format!(
+            "{} {}: must be {} to {}",
+            c.origin,
+            c.value,
+            range.start(),
+            range.end()
+        ));
+        return 1;
+    }
+    usize::try_from(c.value).unwrap_or(1)
+}
+
+fn as_i64(v: Option<usize>) -> Option<i64> {
+    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// The machine's host name, the default sensor name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "wiretally".to_string())
+}
+
+/// Loads the packs; every problem is added to `errors`.
+fn load_signatures(dir: Option<PathBuf>, errors: &mut Vec<String>) -> signature::Signatures {
+    let dir = match dir {
+        Some(d) => d,
+        None if Path::new(DEFAULT_SIGNATURES).is_dir() => DEFAULT_SIGNATURES.into(),
+        None => {
+            eprintln!(
+                "wiretally: no ./{DEFAULT_SIGNATURES} folder and no signatures setting: products will not be inferred."
+            );
+            return signature::Signatures::default();
+        }
+    };
+    signature::load_dir(&dir).unwrap_or_else(|problems| {
+        errors.extend(problems.iter().map(|p| p.to_string()));
+        signature::Signatures::default()
+    })
+}
+
+/// Merges flags, the configuration file `c.config` names and defaults, and checks the result.
+/// `live` is given for `run`.
+pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<String>> {
+    let mut errors = Vec::new();
+    let (file, file_read) = match &c.config {
+        Some(path) => match config::read(path) {
+            Ok(f) => (f, true),
+            Err(problems) => {
+                errors.extend(problems.iter().map(|p| p.to_string()));
+                (config::Settings::default(), false)
+            }
+        },
+        None => (config::Settings::default(), false),
+    };
+    let workers = in_range(
+        choose(as_i64(c.workers), "--workers", &file.workers, 1),
+        1..=MAX_WORKERS,
+        &mut errors,
+    );
+    let stream_depth = in_range(
+        choose(
+            as_i64(c.stream_depth),
+            "--stream-depth",
+            &file.stream_depth,
+            16 * 1024,
+        ),
+        1..=MAX_STREAM_DEPTH,
+        &mut errors,
+    );
+    let stream_memory_mib = in_range(
+        choose(
+            as_i64(c.stream_memory_mib),
+            "--stream-memory-mib",
+            &file.stream_memory_mib,
+            256,
+        ),
+        1..=MAX_MEMORY_MIB,
+        &mut errors,
+    );
+    let max_flows = in_range(
+        choose(
+            as_i64(c.max_flows),
+            "--max-flows",
+            &file.max_flows,
+            1_000_000,
+        ),
+        1..=i64::from(u32::MAX),
+        &mut errors,
+    );
+    let max_hosts = in_range(
+        choose(as_i64(c.max_hosts), "--max-hosts", &file.max_hosts, 65_536),
+        1..=i64::from(u32::MAX),
+        &mut errors,
+    );
+    let min_confidence = choose(
+        c.min_confidence,
+        "--min-confidence",
+        &file.min_confidence,
+        0.35,
+    );
+    if !(0.0..=1.0).contains(&min_confidence.value) {
+        errors.push(format!(
+            "{} {}: must be between 0 and 1",
+            min_confidence.origin, min_confidence.value
+        ));
+    }
+    let events = c
+        .events
+        .clone()
+        .or_else(|| file.events.as_ref().map(|l| l.value.clone()));
+    if c.json && events.as_deref() == Some("-") {
+        errors.push(
+            "--json and an event log on stdout (-) both write to stdout: send the events to a file"
+                .into(),
+        );
+    }
+    let home_flags = (!c.home_nets.is_empty()).then(|| c.home_nets.clone());
+    let home = choose(home_flags, "--home-net", &file.home, Vec::new());
+    let mut nets = Vec::new();
+    for n in &home.value {
+        match n.parse() {
+            Ok(net) => nets.push(net),
+            Err(e) => errors.push(format!("{} {n:?}: {e}", home.origin)),
+        }
+    }
+    // The file's capture settings are checked even when nothing is captured (`analyze`,
+    // `config check`), so a daemon's file is judged whole before it is deployed.
+    let capture_keys = file.interfaces.is_some()
+        || file.bpf.is_some()
+        || file.snaplen.is_some()
+        || file.buffer_mib.is_some();
+    let live = match live {
+        Some(l) => Some(live_options(l, &file, &mut errors)),
+        None if capture_keys => {
+            live_options(&LiveFlags::default(), &file, &mut errors);
+            None
+        }
+        None => None,
+    };
+    let signatures = c
+        .signatures
+        .clone()
+        .or_else(|| file.signatures.as_ref().map(|l| l.value.clone()));
+    let signatures = Arc::new(load_signatures(signatures, &mut errors));
+    let policy = match &c.config {
+        Some(path) if file_read => {
+            policy::config::load(path, &signatures).unwrap_or_else(|problems| {
+                errors.extend(problems.iter().map(|p| p.to_string()));
+                Policy::default()
+            })
+        }
+        _ => Policy::default(),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Settings {
+        engine: EngineConfig {
+            workers,
+            worker: WorkerConfig {
+                flows: FlowLimits {
+                    max_flows,
+                    ..FlowLimits::default()
+                },
+                stream_depth,
+                stream_memory: stream_memory_mib.saturating_mul(1 << 20),
+                fragments: FragLimits::default(),
+            },
+            tick_secs: 5,
+        },
+        home: if nets.is_empty() {
+            HomeNets::defaults()
+        } else {
+            HomeNets::new(nets)
+        },
+        limits: InventoryLimits {
+            max_hosts,
+            min_confidence: min_confidence.value,
+            ..InventoryLimits::default()
+        },
+        events,
+        signatures,
+        policy,
+        json: c.json,
+        metrics: MetricsOut {
+            file: c
+                .metrics_file
+                .clone()
+                .or_else(|| file.metrics_file.as_ref().map(|l| l.value.clone())),
+            sensor_name: c
+                .sensor_name
+                .clone()
+                .or_else(|| file.sensor_name.as_ref().map(|l| l.value.clone()))
+                .unwrap_or_else(host_name),
+            loaded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        },
+        live,
+    })
+}
+
+/// What `run` captures: the interface, filter, snap length and buffer.
+fn live_options(l: &LiveFlags, file: &config::Settings, errors: &mut Vec<String>) -> LiveOptions {
+    let interface = match (&l.interface, &file.interfaces) {
+        (Some(i), _) => i.clone(),
+        (None, Some(list)) if list.value.len() == 1 => list.value[0].clone(),
+        (None, Some(list)) => {
+            errors.push(format!(
+                "{}: one interface per sensor process (found {}); run one sensor per mirror port",
+                list.origin,
+                list.value.len()
+            ));
+            String::new()
+        }
+        (None, None) => {
+            errors.push("no interface: give --interface or capture.interfaces".into());
+            String::new()
+        }
+    };
+    let snaplen = in_range(
+        choose(l.snaplen.map(i64::from), "--snaplen", &file.snaplen, 65_535),
+        1..=MAX_SNAPLEN,
+        errors,
+    );
+    let buffer_mib = in_range(
+        choose(
+            l.buffer_mib.map(i64::from),
+            "--buffer-mib",
+            &file.buffer_mib,
+            64,
+        ),
+        1..=MAX_BUFFER_MIB,
+        errors,
+    );
+    LiveOptions {
+        interface,
+        bpf: l
+            .bpf
+            .clone()
+            .or_else(|| file.bpf.as_ref().map(|b| b.value.clone())),
+        snaplen: i32::try_from(snaplen).unwrap_or(65_535),
+        buffer_mib: i32::try_from(buffer_mib).unwrap_or(64),
+    }
+}

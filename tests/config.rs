@@ -1,0 +1,144 @@
+//! The configuration file as the daemon and `analyze` read it: `config check` on the shipped
+//! example and on a broken file, flags overriding keys, file settings taking effect, and `run`
+//! refusing a bad file before it opens any capture.
+
+mod common;
+
+use common::*;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = temp_dir(&format!("config-{name}"));
+    let path = dir.join("wiretally.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_shipped_example_passes_the_check() {
+    let out = wiretally(&["config", "check", &format!("{ROOT}/config/wiretally.toml")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("OK (180 products"), "{stdout}");
+    assert!(stdout.contains("2 ledger entries"), "{stdout}");
+}
+
+#[test]
+fn check_reports_every_problem_with_file_and_line() {
+    let path = write(
+        "broken",
+        &format!(
+            "signatures = \"{ROOT}/signatures\"\n[capture]\ninterfaces = [\"eth1\", \"eth2\"]\nworkers = 0\nsnaplen = 999999\n[limits]\nmin_confidence = 2.0\n[network]\nhome = [\"10.0.0.0/33\"]\n[activation]\nauthorized_kms = [\"a b\"]\n[[licenses]]\nproduct = \"no.such\"\nseats = 1\n"
+        ),
+    );
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}:3: capture.interfaces: one interface per sensor process"),
+        format!("{file}:4: capture.workers 0: must be 1 to 256"),
+        format!("{file}:5: capture.snaplen 999999: must be 1 to 262144"),
+        format!("{file}:7: limits.min_confidence 2: must be between 0 and 1"),
+        format!("{file}:9: network.home \"10.0.0.0/33\""),
+        format!("{file}:11: activation.authorized_kms"),
+        format!("{file}:13: licence for \"no.such\""),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in {stderr}"
+        );
+    }
+    assert!(stderr.contains("7 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn flags_win_over_keys_and_keys_over_defaults() {
+    // The file sets the home network and an out-of-range confidence; the flag fixes the latter.
+    let path = write(
+        "precedence",
+        &format!(
+            "signatures = \"{ROOT}/signatures\"\n[network]\nhome = [\"198.18.0.0/15\"]\n[limits]\nmin_confidence = 2.0\n"
+        ),
+    );
+    let lab = format!("{ROOT}/tests/data/lab.pcap");
+    let conf = path.to_str().unwrap();
+    let out = wiretally(&["analyze", "--config", conf, "--json", &lab]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "the file's bad value stops the run"
+    );
+    let out = wiretally(&[
+        "analyze",
+        "--config",
+        conf,
+        "--min-confidence",
+        "0.35",
+        "--json",
+        &lab,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 198.18.0.0/15 came from the file: without it the lab's hosts are outside the default
+    // home networks.
+    assert_eq!(doc["stats"]["hosts"], 2, "{doc}");
+}
+
+#[test]
+fn output_keys_take_effect_relative_to_the_file() {
+    let path = write(
+        "outputs",
+        &format!(
+            "sensor_name = \"lab-sensor\"\nsignatures = \"{ROOT}/signatures\"\n[network]\nhome = [\"198.18.0.0/15\"]\n[output]\nevents = \"events.ndjson\"\nmetrics_file = \"wiretally.prom\"\n"
+        ),
+    );
+    let dir = path.parent().unwrap();
+    let out = wiretally(&[
+        "analyze",
+        "--config",
+        path.to_str().unwrap(),
+        &format!("{ROOT}/tests/data/lab.pcap"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
+    assert!(events.lines().count() > 10, "{events}");
+    let metrics = std::fs::read_to_string(dir.join("wiretally.prom")).unwrap();
+    assert!(
+        metrics.contains("wiretally_hosts_active{sensor=\"lab-sensor\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn run_refuses_a_bad_file_before_opening_a_capture() {
+    let path = write(
+        "run",
+        "[capture]\ninterfaces = [\"no-such-interface0\"]\nworkers = 999\n",
+    );
+    let out = wiretally(&["run", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(":3: capture.workers 999"), "{stderr}");
+    assert!(
+        !stderr.contains("no-such-interface0"),
+        "no capture was opened: {stderr}"
+    );
+    // Without a file or flag naming an interface, `run` says so.
+    let out = wiretally(&["run"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no interface"));
+}
