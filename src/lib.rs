@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
+pub mod sd_notify;
 pub mod signature;
 pub mod wire;

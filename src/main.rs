@@ -18,6 +18,7 @@ use wiretally::inventory::Inventory;
 use wiretally::metrics::Metrics;
 use wiretally::pipeline::engine::{Ended, Engine};
 use wiretally::report;
+use wiretally::sd_notify;
 use wiretally::signature;
 
 /// Exit status for bad flags or configuration (BSD sysexits EX_USAGE).
@@ -130,6 +131,22 @@ fn run_live(mut s: Settings) -> Result<()> {
     let mut source = Source::open_live(&opts)?;
     let stop = stop_on_signal(source.waker())?;
     eprintln!("wiretally: capturing on {}.", source.name());
+    let notifier = sd_notify::Notifier::from_env().map(Arc::new);
+    if let Some(n) = &notifier {
+        n.send(&format!("READY=1\nSTATUS=capturing on {}", source.name()));
+        if let Some(every) = sd_notify::watchdog_interval() {
+            let (n, stop) = (Arc::clone(n), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("wiretally-watchdog".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        n.send("WATCHDOG=1");
+                        std::thread::sleep(every);
+                    }
+                })
+                .context("starting the watchdog thread")?;
+        }
+    }
     let mut inventory = Inventory::new(
         s.home,
         s.limits,
@@ -139,6 +156,9 @@ fn run_live(mut s: Settings) -> Result<()> {
     inventory.policy = s.policy;
     let mut engine = Engine::start(s.engine, inventory);
     let result = engine.feed(&mut source, &stop);
+    if let Some(n) = &notifier {
+        n.send("STOPPING=1");
+    }
     let live = source.stats();
     let (mut inventory, counters) = engine.finish();
     inventory.close().context("writing events")?;

@@ -1,0 +1,142 @@
+//! systemd integration: the unit passes `systemd-analyze verify` and its offline security
+//! review, sysusers and tmpfiles create the account and folders in a scratch root, and `run`
+//! tells systemd it is ready, pings the watchdog and says when it stops (sd_notify).
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::process::Command;
+use std::time::Duration;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The unit with the test's own binary in place of /usr/bin/wiretally, in a scratch folder.
+fn unit() -> std::path::PathBuf {
+    let dir = common::temp_dir("systemd-unit");
+    let text = std::fs::read_to_string(format!("{ROOT}/systemd/wiretally.service"))
+        .unwrap()
+        .replace("/usr/bin/wiretally", env!("CARGO_BIN_EXE_wiretally"));
+    let path = dir.join("wiretally.service");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_unit_verifies_and_its_exposure_is_low() {
+    let unit = unit();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze is missing (Debian package systemd)");
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.trim().is_empty(), "{text}");
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let exposure: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for wiretally.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in {text}"));
+    // README: "2.0 OK"; more than 2.5 means a hardening line was lost.
+    assert!(exposure <= 2.5, "exposure {exposure}: {text}");
+}
+
+#[test]
+fn sysusers_and_tmpfiles_make_the_account_and_folders() {
+    let root = common::temp_dir("systemd-root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    let status = Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.display()))
+        .arg(format!("{ROOT}/systemd/wiretally.sysusers"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(
+        passwd
+            .lines()
+            .any(|l| l.starts_with("wiretally:")
+                && l.ends_with(":/var/lib/wiretally:/usr/sbin/nologin")),
+        "{passwd}"
+    );
+    let status = Command::new("systemd-tmpfiles")
+        .arg(format!("--root={}", root.display()))
+        .arg("--create")
+        .arg(format!("{ROOT}/systemd/wiretally.tmpfiles"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    use std::os::unix::fs::PermissionsExt;
+    for dir in ["etc/wiretally", "var/lib/wiretally", "var/log/wiretally"] {
+        let mode = std::fs::metadata(root.join(dir))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750, "{dir}");
+    }
+}
+
+#[test]
+fn run_notifies_readiness_watchdog_and_stopping() {
+    if let Some(why) = common::lab_missing(&[]) {
+        eprintln!("SKIPPED run_notifies_readiness_watchdog_and_stopping: {why}");
+        return;
+    }
+    let dir = common::temp_dir("sd-notify");
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // Capture on loopback, which carries nothing the test needs.
+    let mut sensor = Command::new(env!("CARGO_BIN_EXE_wiretally"))
+        .args([
+            "run",
+            "--interface",
+            "lo",
+            "--signatures",
+            &format!("{ROOT}/signatures"),
+        ])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("no notification within 20 s");
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    let ready = next();
+    assert!(
+        ready.starts_with("READY=1\nSTATUS=capturing on lo"),
+        "{ready}"
+    );
+    assert_eq!(next(), "WATCHDOG=1");
+    assert_eq!(
+        next(),
+        "WATCHDOG=1",
+        "pinged again within half the interval"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &sensor.id().to_string()])
+        .status();
+    let mut seen = Vec::new();
+    loop {
+        let m = next();
+        if m == "STOPPING=1" {
+            break;
+        }
+        seen.push(m);
+        assert!(seen.len() < 50, "no STOPPING=1: {seen:?}");
+    }
+    assert!(sensor.wait().unwrap().success());
+}
