@@ -1,5 +1,5 @@
 //! The configuration file (config/wiretally.toml documents every key): the sensor's settings —
-//! capture, home networks, limits, signatures, outputs, state — and the activation policy and
+//! capture, home networks, limits, signatures, outputs — and the activation policy and
 //! licence ledger, which [`crate::policy::config`] builds from the same file.
 //!
 //! [`read`] parses the file and keeps, with every setting, the line it was written on, so the
@@ -27,7 +27,6 @@ pub struct Located<T> {
 pub(crate) struct ConfigFile {
     pub(crate) sensor_name: Option<Spanned<String>>,
     pub(crate) signatures: Option<Spanned<String>>,
-    pub(crate) state_dir: Option<Spanned<String>>,
     pub(crate) licenses_csv: Option<Spanned<String>>,
     pub(crate) license_overuse_period: Option<Spanned<String>>,
     #[serde(default)]
@@ -84,8 +83,6 @@ pub struct Settings {
     pub sensor_name: Option<Located<String>>,
     /// Folder of signature packs.
     pub signatures: Option<Located<PathBuf>>,
-    /// Where the inventory is kept between runs.
-    pub state_dir: Option<Located<PathBuf>>,
     /// Interfaces to capture on.
     pub interfaces: Option<Located<Vec<String>>>,
     /// BPF filter.
@@ -173,7 +170,6 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
     Ok(Settings {
         sensor_name: located(&file.sensor_name, "sensor_name", &at),
         signatures: path_of(&file.signatures, "signatures"),
-        state_dir: path_of(&file.state_dir, "state_dir"),
         interfaces: located(&file.capture.interfaces, "capture.interfaces", &at),
         bpf: located(&file.capture.bpf, "capture.bpf", &at),
         snaplen: located(&file.capture.snaplen, "capture.snaplen", &at),
