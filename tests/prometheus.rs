@@ -210,3 +210,45 @@ fn the_rules_use_only_series_the_sensor_exports_and_no_label_names_a_host() {
         }
     }
 }
+
+#[test]
+fn the_grafana_dashboard_queries_are_valid_promql_over_exported_series() {
+    let text = std::fs::read_to_string(format!("{ROOT}/config/grafana/wiretally.json")).unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().replace("$sensor", ".*"))
+        .collect();
+    assert!(exprs.len() >= 10);
+    // Each query as a recording rule: `promtool check rules` parses it as PromQL.
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, e) in exprs.iter().enumerate() {
+        rules.push_str(&format!(
+            "      - record: dashboard:q{i}\n        expr: '{e}'\n"
+        ));
+    }
+    let dir = temp_dir("grafana");
+    let file = dir.join("dashboard_rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    let (ok, out) = promtool(&["check", "rules", file.to_str().unwrap()], None);
+    assert!(ok, "{out}");
+    let exported = metrics();
+    let live_only = [
+        "wiretally_capture_kernel_drops_total",
+        "wiretally_capture_interface_drops_total",
+    ];
+    for e in &exprs {
+        for name in e
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("wiretally_") && !live_only.contains(w))
+        {
+            assert!(
+                exported.lines().any(|l| l.starts_with(name)),
+                "the dashboard uses {name}, which is not exported"
+            );
+        }
+    }
+}
