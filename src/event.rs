@@ -602,10 +602,10 @@ pub struct EpidInfo {
     pub activation_date: Option<String>,
 }
 
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Event {
+    /// Writes the event's entries, in EVE's order, into a JSON object being built.
+    fn entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
         let e = &self.endpoints;
-        let mut m = s.serialize_map(None)?;
         m.serialize_entry("timestamp", &self.timestamp)?;
         m.serialize_entry("flow_id", &e.flow_id)?;
         m.serialize_entry("event_type", self.body.event_type())?;
@@ -623,18 +623,43 @@ impl Serialize for Event {
         let key = self.body.event_type();
         match &self.body {
             EventBody::Dns(d) | EventBody::Mdns(d) | EventBody::Llmnr(d) => {
-                m.serialize_entry(key, d)?
+                m.serialize_entry(key, d)
             }
-            EventBody::Netbios(n) => m.serialize_entry(key, n)?,
-            EventBody::Dhcp(d) => m.serialize_entry(key, d)?,
-            EventBody::Http(h) => m.serialize_entry(key, h)?,
-            EventBody::Tls(t) => m.serialize_entry(key, t)?,
-            EventBody::Quic(q) => m.serialize_entry(key, q)?,
-            EventBody::Kms(k) => m.serialize_entry(key, k)?,
-            EventBody::License(l) => m.serialize_entry(key, l)?,
-            EventBody::Alert(a) => m.serialize_entry(key, a)?,
-            EventBody::Software(p) => m.serialize_entry(key, p)?,
+            EventBody::Netbios(n) => m.serialize_entry(key, n),
+            EventBody::Dhcp(d) => m.serialize_entry(key, d),
+            EventBody::Http(h) => m.serialize_entry(key, h),
+            EventBody::Tls(t) => m.serialize_entry(key, t),
+            EventBody::Quic(q) => m.serialize_entry(key, q),
+            EventBody::Kms(k) => m.serialize_entry(key, k),
+            EventBody::License(l) => m.serialize_entry(key, l),
+            EventBody::Alert(a) => m.serialize_entry(key, a),
+            EventBody::Software(p) => m.serialize_entry(key, p),
         }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.entries(&mut m)?;
+        m.end()
+    }
+}
+
+/// An event as the event log writes it: with the name of the sensor that saw it (what EVE calls
+/// `host`; `sensor` here, since hosts are what the inventory is about).
+pub struct SensorEvent<'a> {
+    /// The configured sensor name.
+    pub sensor: &'a str,
+    /// The event.
+    pub event: &'a Event,
+}
+
+impl Serialize for SensorEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.event.entries(&mut m)?;
+        m.serialize_entry("sensor", self.sensor)?;
         m.end()
     }
 }

@@ -88,6 +88,7 @@ fn analyze(captures: &[std::path::PathBuf], s: Settings) -> Result<bool> {
         event_writer(&s.events)?,
     );
     inventory.policy = s.policy;
+    inventory.sensor = Some(s.metrics.sensor_name.clone());
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
     for path in captures {
@@ -154,6 +155,7 @@ fn run_live(mut s: Settings) -> Result<()> {
         event_writer(&s.events)?,
     );
     inventory.policy = s.policy;
+    inventory.sensor = Some(s.metrics.sensor_name.clone());
     let mut engine = Engine::start(s.engine, inventory);
     let result = engine.feed(&mut source, &stop);
     if let Some(n) = &notifier {

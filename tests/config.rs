@@ -116,6 +116,10 @@ fn output_keys_take_effect_relative_to_the_file() {
     );
     let events = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
     assert!(events.lines().count() > 10, "{events}");
+    for line in events.lines() {
+        let ev: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(ev["sensor"], "lab-sensor", "{line}");
+    }
     let metrics = std::fs::read_to_string(dir.join("wiretally.prom")).unwrap();
     assert!(
         metrics.contains("wiretally_hosts_active{sensor=\"lab-sensor\"} 2"),

@@ -11,7 +11,9 @@ pub mod software;
 
 use crate::event::Mac;
 use crate::event::Proto;
-use crate::event::{Endpoints, Event, EventBody, KmsEvent, LicenseEvent, SoftwareEvent, Timestamp};
+use crate::event::{
+    Endpoints, Event, EventBody, KmsEvent, LicenseEvent, SensorEvent, SoftwareEvent, Timestamp,
+};
 use crate::pipeline::batch::{Activity, Item};
 use crate::pipeline::engine::Observer;
 use crate::policy::Policy;
@@ -102,6 +104,8 @@ pub struct Inventory {
     event_counts: std::collections::BTreeMap<&'static str, u64>,
     /// KMS requests by server class: authorized, unauthorized, unchecked.
     kms_classes: [u64; 3],
+    /// The sensor's name, written into every event when set.
+    pub sensor: Option<String>,
 }
 
 /// How long after a redirect the client's connection to the vendor daemon is expected.
@@ -131,6 +135,7 @@ impl Inventory {
             authorized_addresses_cleared: 0,
             event_counts: Default::default(),
             kms_classes: [0; 3],
+            sensor: None,
 
             vendor_ports_cleared: 0,
             max_pending: limits.max_hosts,
@@ -195,7 +200,11 @@ impl Inventory {
         if self.write_error.is_some() {
             return;
         }
-        let result = serde_json::to_writer(&mut *w, ev)
+        let written = match &self.sensor {
+            Some(sensor) => serde_json::to_writer(&mut *w, &SensorEvent { sensor, event: ev }),
+            None => serde_json::to_writer(&mut *w, ev),
+        };
+        let result = written
             .map_err(std::io::Error::from)
             .and_then(|()| w.write_all(b"\n"));
         if let Err(e) = result {
