@@ -109,6 +109,9 @@ pub struct Settings {
     pub events: Option<Located<String>>,
     /// Metrics file.
     pub metrics_file: Option<Located<PathBuf>>,
+    /// The file's text, read once: the policy is built from the same text
+    /// ([`crate::policy::config::parse`]), so both see one version of the file.
+    pub text: String,
 }
 
 /// Line (1-based) of a byte offset.
@@ -187,6 +190,7 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
         min_confidence: located(&file.limits.min_confidence, "limits.min_confidence", &at),
         events,
         metrics_file: path_of(&file.output.metrics_file, "output.metrics_file"),
+        text,
     })
 }
 

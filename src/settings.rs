@@ -248,12 +248,11 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
         .or_else(|| file.signatures.as_ref().map(|l| l.value.clone()));
     let signatures = Arc::new(load_signatures(signatures, &mut errors));
     let policy = match &c.config {
-        Some(path) if file_read => {
-            policy::config::load(path, &signatures).unwrap_or_else(|problems| {
+        Some(path) if file_read => policy::config::parse(path, &file.text, &signatures)
+            .unwrap_or_else(|problems| {
                 errors.extend(problems.iter().map(|p| p.to_string()));
                 Policy::default()
-            })
-        }
+            }),
         _ => Policy::default(),
     };
     if !errors.is_empty() {

@@ -19,7 +19,6 @@ use super::Inventory;
 use super::alerts::{AlertHost, AlertKind, Raise, Server, Severity};
 use crate::event::{Endpoints, Event, EventBody, KmsEvent, LicenseEvent, Timestamp};
 use crate::pipeline::batch::Activity;
-use crate::policy::ServerEntry;
 use crate::signature::flags::FlaggedService;
 use crate::signature::schema::{EvidenceKind, License};
 use crate::signature::{Hit, Observable};
@@ -81,18 +80,15 @@ impl Inventory {
             (false, &self.policy.authorized_kms),
             (true, &self.policy.authorized_license_servers),
         ];
-        let mut learnt = Vec::new();
-        for (license, list) in lists {
-            for entry in &list.0 {
-                if let ServerEntry::Name(name, port) = entry
-                    && names
-                        .iter()
-                        .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
-                {
-                    learnt.push((license, addr, *port));
-                }
-            }
-        }
+        let learnt: Vec<(bool, IpAddr, Option<u16>)> = lists
+            .into_iter()
+            .flat_map(|(license, list)| {
+                names
+                    .iter()
+                    .flat_map(move |n| list.ports_of_name(n))
+                    .map(move |port| (license, addr, port))
+            })
+            .collect();
         for item in learnt {
             if self.authorized_addresses.len() >= MAX_AUTHORIZED_ADDRESSES
                 && !self.authorized_addresses.contains(&item)
@@ -119,28 +115,18 @@ impl Inventory {
                 .contains(&(license, server, Some(port)))
     }
 
-    /// Whether either authorized list names a server (a campus may run what the flag list
-    /// names, and its own word wins).
-    fn authorized_anywhere(&self, server: Option<(IpAddr, u16)>, names: &[&str]) -> bool {
-        let (ip, port) = server.unwrap_or((IpAddr::from([0, 0, 0, 0]), 0));
-        let by_address = server.is_some();
-        [false, true].into_iter().any(|license| {
-            if by_address {
-                self.authorized(license, ip, port, names)
-            } else {
-                let list = if license {
-                    &self.policy.authorized_license_servers
-                } else {
-                    &self.policy.authorized_kms
-                };
-                list.0.iter().any(|e| match e {
-                    ServerEntry::Name(n, _) => names
-                        .iter()
-                        .any(|x| x.trim_end_matches('.').eq_ignore_ascii_case(n)),
-                    ServerEntry::Net(..) => false,
-                })
-            }
-        })
+    /// Whether either authorized list holds a server's address (a campus may run what the flag
+    /// list names, and its own word wins).
+    fn authorized_address_anywhere(&self, server: IpAddr, port: u16) -> bool {
+        self.authorized(false, server, port, &[]) || self.authorized(true, server, port, &[])
+    }
+
+    /// Whether either authorized list names a host.
+    fn authorized_name_anywhere(&self, name: &str) -> bool {
+        let p = &self.policy;
+        [&p.authorized_kms, &p.authorized_license_servers]
+            .into_iter()
+            .any(|list| list.ports_of_name(name).next().is_some())
     }
 
     /// Alert events for a flow a home host opened: a connection to a flagged address.
@@ -150,7 +136,7 @@ impl Inventory {
             return out;
         };
         if let Some(flag) = self.signatures.flags.by_address(server).cloned()
-            && !self.authorized_anywhere(Some((server, opened.port)), &[])
+            && !self.authorized_address_anywhere(server, opened.port)
         {
             let endpoints = Endpoints {
                 flow_id: opened.flow_id,
@@ -177,7 +163,7 @@ impl Inventory {
         let Some(flag) = self.signatures.flags.by_name(name).cloned() else {
             return;
         };
-        if self.authorized_anywhere(None, &[name]) {
+        if self.authorized_name_anywhere(name) {
             return;
         }
         let server = Server {
@@ -346,9 +332,10 @@ impl Inventory {
         let flag = self.signatures.flags.by_name(&target).cloned();
         let list = &self.policy.authorized_kms;
         // An SRV answer carries a name only: it can be judged against names on the list.
-        let names_listed = list.0.iter().any(|e| matches!(e, ServerEntry::Name(..)));
-        let unspecified = IpAddr::from([0, 0, 0, 0]);
-        let authorized = list.allows(unspecified, port, &[target.as_str()]);
+        let names_listed = list.has_names();
+        let authorized = list
+            .ports_of_name(&target)
+            .any(|p| p.is_none_or(|p| p == port));
         let reason = match (&flag, authorized, names_listed) {
             (_, true, _) => return,
             (Some(f), ..) => format!(

@@ -36,20 +36,9 @@ pub(crate) struct LicenseDef {
 /// Columns of the ledger's CSV file, in this order, with this header row.
 pub const CSV_COLUMNS: [&str; 3] = ["product", "seats", "note"];
 
-/// Reads the policy from the configuration file at `path`. Ledger products are checked against
-/// `signatures` when any packs are loaded.
-pub fn load(path: &Path, signatures: &Signatures) -> Result<Policy, Vec<SigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![SigError {
-            file: path.to_path_buf(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        }]
-    })?;
-    parse(path, &text, signatures)
-}
-
-/// Parses configuration text; `path` names the file in errors and anchors a relative CSV path.
+/// Builds the policy from the configuration file's text; `path` names the file in errors and
+/// anchors a relative CSV path. Ledger products are checked against `signatures` when any packs
+/// are loaded.
 pub fn parse(path: &Path, text: &str, signatures: &Signatures) -> Result<Policy, Vec<SigError>> {
     let file = crate::config::parse_file(path, text)?;
     let mut errors = Vec::new();

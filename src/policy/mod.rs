@@ -1,7 +1,7 @@
 //! The campus's activation policy and licence ledger (台账): which KMS hosts and licence servers
 //! are its own, and which products it holds licences for, with how many seats.
 //!
-//! [`config::load`] reads them from the configuration file (and the ledger's optional CSV file);
+//! [`config::parse`] builds them from the configuration file (and the ledger's optional CSV file);
 //! the inventory asks [`Policy`] whether a server is authorized and what the ledger says.
 
 pub mod config;
@@ -61,13 +61,16 @@ impl ServerEntry {
     fn matches(&self, ip: IpAddr, port: u16, names: &[&str]) -> bool {
         match self {
             ServerEntry::Net(net, p) => net.contains(&ip) && p.is_none_or(|p| p == port),
-            ServerEntry::Name(name, p) => {
-                p.is_none_or(|p| p == port)
-                    && names
-                        .iter()
-                        .any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name))
+            ServerEntry::Name(_, p) => {
+                p.is_none_or(|p| p == port) && names.iter().any(|n| self.names(n))
             }
         }
+    }
+
+    /// Whether this is a name entry for `name` (case-insensitive, trailing dot ignored).
+    fn names(&self, name: &str) -> bool {
+        matches!(self, ServerEntry::Name(entry, _)
+            if name.trim_end_matches('.').eq_ignore_ascii_case(entry))
     }
 }
 
@@ -119,6 +122,18 @@ impl ServerList {
     /// Whether a server, reached at `ip:port` and known by `names`, is on the list.
     pub fn allows(&self, ip: IpAddr, port: u16, names: &[&str]) -> bool {
         self.0.iter().any(|e| e.matches(ip, port, names))
+    }
+
+    /// Whether the list holds any name entries (only those can judge a bare name).
+    pub fn has_names(&self) -> bool {
+        self.0.iter().any(|e| matches!(e, ServerEntry::Name(..)))
+    }
+
+    /// The ports (`None`: any) of the list's entries for the name `name`.
+    pub fn ports_of_name<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Option<u16>> + 'a {
+        self.0.iter().filter(|e| e.names(name)).map(|e| match e {
+            ServerEntry::Name(_, port) | ServerEntry::Net(_, port) => *port,
+        })
     }
 }
 

@@ -302,6 +302,31 @@ fn ciphers(major: u16) -> [Cipher; 2] {
     }
 }
 
+/// Decrypts a v5/v6 message (version, 16-byte IV, ciphertext) into `buf` with the first cipher
+/// whose padding and inner version check out and whose plaintext holds at least `min_len` bytes;
+/// returns the plaintext's length and the cipher.
+fn decrypt_message(
+    msg: &[u8],
+    version: Version,
+    min_len: usize,
+    buf: &mut [u8; MAX_MESSAGE_LEN],
+) -> Result<(usize, Cipher), Error> {
+    let iv: [u8; BLOCK] = msg
+        .get(4..4 + BLOCK)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Error::Truncated(4))?;
+    let data = &msg[4 + BLOCK..];
+    for cipher in ciphers(version.major) {
+        if let Some(plain) = decrypt(cipher, &iv, data, buf)
+            && plain.len() >= min_len
+            && version_at(plain).ok() == Some(version)
+        {
+            return Ok((plain.len(), cipher));
+        }
+    }
+    Err(Error::Undecryptable)
+}
+
 /// Decodes a KMS request message (the bytes inside the NDR stub).
 pub fn decode_request(msg: &[u8]) -> Result<Request, Error> {
     let version = version_at(msg)?;
@@ -318,22 +343,8 @@ pub fn decode_request(msg: &[u8]) -> Result<Request, Error> {
             .ok_or(Error::Truncated(msg.len()))?,
         // v5, v6 (and later versions in the v6 layout): version, IV, then the encrypted base.
         _ => {
-            let iv: [u8; BLOCK] = msg
-                .get(4..4 + BLOCK)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(Error::Truncated(4))?;
-            let data = &msg[4 + BLOCK..];
-            let cipher = ciphers(version.major)
-                .into_iter()
-                .find(|&c| {
-                    let mut probe = [0u8; MAX_MESSAGE_LEN];
-                    decrypt(c, &iv, data, &mut probe).is_some_and(|p| {
-                        p.len() >= REQUEST_BASE_LEN && version_at(p).ok() == Some(version)
-                    })
-                })
-                .ok_or(Error::Undecryptable)?;
-            let plain = decrypt(cipher, &iv, data, &mut buf).ok_or(Error::Undecryptable)?;
-            &plain[..REQUEST_BASE_LEN]
+            decrypt_message(msg, version, REQUEST_BASE_LEN, &mut buf)?;
+            &buf[..REQUEST_BASE_LEN]
         }
     };
     let name: Vec<u16> = base[108..236]
@@ -371,21 +382,8 @@ pub fn decode_response(msg: &[u8]) -> Result<Response, Error> {
         // The server encrypts from the IV field on under a null IV, so the first 16 bytes after
         // the version serve as the IV of the rest.
         _ => {
-            let iv: [u8; BLOCK] = msg
-                .get(4..4 + BLOCK)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(Error::Truncated(4))?;
-            let data = &msg[4 + BLOCK..];
-            let cipher = ciphers(version.major)
-                .into_iter()
-                .find(|&c| {
-                    let mut probe = [0u8; MAX_MESSAGE_LEN];
-                    decrypt(c, &iv, data, &mut probe)
-                        .is_some_and(|p| version_at(p).ok() == Some(version))
-                })
-                .ok_or(Error::Undecryptable)?;
-            let plain = decrypt(cipher, &iv, data, &mut buf).ok_or(Error::Undecryptable)?;
-            (plain, Some(cipher))
+            let (len, cipher) = decrypt_message(msg, version, 0, &mut buf)?;
+            (&buf[..len], Some(cipher))
         }
     };
     let pid_size = usize::try_from(u32_at(body, 4)?).map_err(|_| Error::BadStub)?;
