@@ -59,7 +59,7 @@ pub enum ConfigAction {
 }
 
 /// Flags of `run` (each overrides the configuration file's `[capture]` key).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct LiveFlags {
     /// Interface to capture on (promiscuous, immediate mode) [config: capture.interfaces].
     #[arg(long, short = 'i')]
@@ -89,7 +89,7 @@ pub enum SignaturesAction {
 
 /// Settings of both commands. A flag overrides the configuration file's key for the same
 /// setting; defaults apply to what neither gives.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct Common {
     /// Write NDJSON events to this file, or `-` for stdout; without it, print a per-host summary.
     #[arg(long, value_name = "PATH|-")]
@@ -133,4 +133,11 @@ pub struct Common {
     /// Most hosts tracked at once [default: 65536].
     #[arg(long)]
     pub max_hosts: Option<usize>,
+    /// Keep the inventory in this folder: restored when the run starts, written when it ends
+    /// [config: state.dir].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Serve `/metrics` over plain HTTP on this address (for `run`) [config: api.metrics_listen].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
 }

@@ -29,8 +29,13 @@ pub(crate) struct ConfigFile {
     pub(crate) signatures: Option<Spanned<String>>,
     pub(crate) licenses_csv: Option<Spanned<String>>,
     pub(crate) license_overuse_period: Option<Spanned<String>>,
+    pub(crate) user: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) capture: CaptureDef,
+    #[serde(default)]
+    pub(crate) api: ApiDef,
+    #[serde(default)]
+    pub(crate) state: StateDef,
     #[serde(default)]
     pub(crate) network: NetworkDef,
     #[serde(default)]
@@ -51,6 +56,24 @@ pub(crate) struct CaptureDef {
     snaplen: Option<Spanned<i64>>,
     buffer_mib: Option<Spanned<i64>>,
     workers: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiDef {
+    listen: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    client_ca: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    plain_http: Option<Spanned<bool>>,
+    metrics_listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateDef {
+    dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +132,24 @@ pub struct Settings {
     pub events: Option<Located<String>>,
     /// Metrics file.
     pub metrics_file: Option<Located<PathBuf>>,
+    /// The account to run as after opening the capture, when started as root.
+    pub user: Option<Located<String>>,
+    /// Address the HTTP API listens on.
+    pub api_listen: Option<Located<String>>,
+    /// The API's certificate chain (PEM).
+    pub tls_cert: Option<Located<PathBuf>>,
+    /// The API's private key (PEM).
+    pub tls_key: Option<Located<PathBuf>>,
+    /// CA that signs client certificates (PEM); clients must present one when set.
+    pub client_ca: Option<Located<PathBuf>>,
+    /// File holding the bearer token clients must send.
+    pub token_file: Option<Located<PathBuf>>,
+    /// Serve the API without TLS (must be said explicitly).
+    pub plain_http: Option<Located<bool>>,
+    /// Address of a plain-HTTP listener serving `/metrics` only.
+    pub metrics_listen: Option<Located<String>>,
+    /// Folder the inventory is kept in across restarts.
+    pub state_dir: Option<Located<PathBuf>>,
     /// The file's text, read once: the policy is built from the same text
     /// ([`crate::policy::config::parse`]), so both see one version of the file.
     pub text: String,
@@ -190,6 +231,15 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
         min_confidence: located(&file.limits.min_confidence, "limits.min_confidence", &at),
         events,
         metrics_file: path_of(&file.output.metrics_file, "output.metrics_file"),
+        user: located(&file.user, "user", &at),
+        api_listen: located(&file.api.listen, "api.listen", &at),
+        tls_cert: path_of(&file.api.tls_cert, "api.tls_cert"),
+        tls_key: path_of(&file.api.tls_key, "api.tls_key"),
+        client_ca: path_of(&file.api.client_ca, "api.client_ca"),
+        token_file: path_of(&file.api.token_file, "api.token_file"),
+        plain_http: located(&file.api.plain_http, "api.plain_http", &at),
+        metrics_listen: located(&file.api.metrics_listen, "api.metrics_listen", &at),
+        state_dir: path_of(&file.state.dir, "state.dir"),
         text,
     })
 }

@@ -52,6 +52,26 @@ impl Serialize for Timestamp {
     }
 }
 
+impl std::str::FromStr for Timestamp {
+    type Err = humantime::TimestampError;
+
+    /// Reads the RFC 3339 form [`Timestamp`]'s `Display` writes.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = humantime::parse_rfc3339(text)?;
+        let micros = t
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        Ok(Timestamp(micros))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// An Ethernet MAC address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mac(pub [u8; 6]);
@@ -86,6 +106,46 @@ impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.text();
         f.write_str(std::str::from_utf8(&text).unwrap_or_default())
+    }
+}
+
+/// Why a text is not a MAC address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadMac;
+
+impl fmt::Display for BadMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a MAC address (six hex pairs separated by : or -)")
+    }
+}
+
+impl std::error::Error for BadMac {}
+
+impl std::str::FromStr for Mac {
+    type Err = BadMac;
+
+    /// Reads `aa:bb:cc:dd:ee:ff` or `AA-BB-CC-DD-EE-FF` (the form Windows prints).
+    fn from_str(text: &str) -> Result<Self, BadMac> {
+        let mut out = [0u8; 6];
+        let mut parts = text.split([':', '-']);
+        for byte in &mut out {
+            let part = parts.next().ok_or(BadMac)?;
+            if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(BadMac);
+            }
+            *byte = u8::from_str_radix(part, 16).map_err(|_| BadMac)?;
+        }
+        match parts.next() {
+            None => Ok(Mac(out)),
+            Some(_) => Err(BadMac),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -667,6 +727,25 @@ impl Serialize for SensorEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macs_and_timestamps_read_back_what_they_write() {
+        let mac: Mac = "00-1A-2b-3c-4d-5E".parse().unwrap();
+        assert_eq!(mac.to_string(), "00:1a:2b:3c:4d:5e");
+        assert_eq!(mac.to_string().parse::<Mac>(), Ok(mac));
+        for bad in [
+            "00:1a:2b:3c:4d",
+            "00:1a:2b:3c:4d:5e:6f",
+            "+0:1a:2b:3c:4d:5e",
+            "001a2b3c4d5e",
+            "",
+        ] {
+            assert_eq!(bad.parse::<Mac>(), Err(BadMac), "{bad}");
+        }
+        let t = Timestamp(1_764_860_400_123_456);
+        assert_eq!(t.to_string().parse::<Timestamp>().unwrap(), t);
+        assert!("yesterday".parse::<Timestamp>().is_err());
+    }
 
     #[test]
     fn mac_text_is_lowercase_colon_hex() {

@@ -18,5 +18,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod sd_notify;
+pub mod serve;
 pub mod signature;
 pub mod wire;

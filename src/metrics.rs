@@ -42,6 +42,8 @@ pub struct Metrics {
     license_seats_used: IntGaugeVec,
     reloads: IntCounterVec,
     last_reload_successful: IntGauge,
+    last_reload_time: Gauge,
+    queued_batches: IntGaugeVec,
     capture_up: IntGauge,
 }
 
@@ -182,7 +184,13 @@ impl Metrics {
                 "config_last_reload_successful",
                 "1 if the last configuration load or reload succeeded, else 0.",
             )?,
+            queued_batches: gauges(
+                "worker_queue_batches",
+                "Batches of packets waiting in a worker's queue (16 fill it, and then capture waits).",
+                &["worker"],
+            )?,
             capture_up: gauge("capture_up", "1 while the capture is running.")?,
+            last_reload_time,
             registry,
         };
         m.last_reload_successful.set(1);
@@ -190,6 +198,28 @@ impl Metrics {
             m.reloads.with_label_values(&[result]);
         }
         Ok(m)
+    }
+
+    /// A reload succeeded: counts it and records when.
+    pub fn reload_succeeded(&self, at: f64) {
+        self.reloads.with_label_values(&["ok"]).inc();
+        self.last_reload_successful.set(1);
+        self.last_reload_time.set(at);
+    }
+
+    /// A reload failed: counts it; the running set stays.
+    pub fn reload_failed(&self) {
+        self.reloads.with_label_values(&["failed"]).inc();
+        self.last_reload_successful.set(0);
+    }
+
+    /// Batches waiting in each worker's queue.
+    pub fn set_queued_batches(&self, queued: &[usize]) {
+        for (worker, n) in queued.iter().enumerate() {
+            self.queued_batches
+                .with_label_values(&[worker.to_string().as_str()])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
     }
 
     /// Whether the capture is running.
@@ -281,13 +311,7 @@ impl Metrics {
                     .set(n);
             }
         }
-        for category in [
-            Category::Os,
-            Category::Office,
-            Category::Antivirus,
-            Category::Industrial,
-            Category::Other,
-        ] {
+        for category in Category::ALL {
             self.category_hosts
                 .with_label_values(&[category.as_str()])
                 .set(per_category.get(&category).copied().unwrap_or(0));

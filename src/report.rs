@@ -14,13 +14,7 @@ use std::fmt::Write as _;
 fn product_lines(h: &Host, sigs: &Signatures) -> String {
     let mut out = String::new();
     let reported = h.software.reported(sigs);
-    for category in [
-        Category::Os,
-        Category::Office,
-        Category::Antivirus,
-        Category::Industrial,
-        Category::Other,
-    ] {
+    for category in Category::ALL {
         let items: Vec<String> = reported
             .iter()
             .filter_map(|(p, confidence)| {
@@ -44,7 +38,7 @@ fn product_lines(h: &Host, sigs: &Signatures) -> String {
 }
 
 /// The alerts of a host record: those raised on its address while the record was its own.
-fn host_alerts<'a>(inv: &'a Inventory, h: &'a Host) -> impl Iterator<Item = &'a Alert> {
+pub fn host_alerts<'a>(inv: &'a Inventory, h: &'a Host) -> impl Iterator<Item = &'a Alert> {
     inv.alerts.of_host(h.ip).filter(move |a| {
         a.last_seen >= h.first_seen && h.ended.is_none_or(|end| a.first_seen <= end)
     })
@@ -279,28 +273,30 @@ fn products_json(h: &Host, sigs: &Signatures) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// One host as the inventory document and the API show it.
+pub fn host_json(inv: &Inventory, h: &Host) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ip": h.ip,
+        "mac": h.mac,
+        "hostnames": h.names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        "first_seen": h.first_seen,
+        "last_seen": h.last_seen,
+        "products": products_json(h, &inv.signatures),
+        "alerts": host_alerts(inv, h).collect::<Vec<_>>(),
+    });
+    if let Some(end) = h.ended {
+        v["ended"] = serde_json::json!(end);
+    }
+    v
+}
+
 /// The inventory document `--json` prints: hosts with their names and products, and run totals.
 pub fn inventory_document(inv: &Inventory, c: &Counters) -> String {
-    let sigs = &inv.signatures;
     let hosts: Vec<serde_json::Value> = inv
         .hosts
         .all()
         .into_iter()
-        .map(|h| {
-            let mut v = serde_json::json!({
-                "ip": h.ip,
-                "mac": h.mac,
-                "hostnames": h.names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
-                "first_seen": h.first_seen,
-                "last_seen": h.last_seen,
-                "products": products_json(h, sigs),
-                "alerts": host_alerts(inv, h).collect::<Vec<_>>(),
-            });
-            if let Some(end) = h.ended {
-                v["ended"] = serde_json::json!(end);
-            }
-            v
-        })
+        .map(|h| host_json(inv, h))
         .collect();
     let doc = serde_json::json!({
         "hosts": hosts,
@@ -313,4 +309,30 @@ pub fn inventory_document(inv: &Inventory, c: &Counters) -> String {
         },
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Products reported on at least one current host, with how many: `/api/v1/products`.
+pub fn products_document(inv: &Inventory) -> serde_json::Value {
+    let sigs = &inv.signatures;
+    let mut hosts_of: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+    for h in inv.hosts.all().into_iter().filter(|h| h.ended.is_none()) {
+        for (p, _) in h.software.reported(sigs) {
+            *hosts_of.entry(p.product).or_default() += 1;
+        }
+    }
+    let products: Vec<serde_json::Value> = hosts_of
+        .into_iter()
+        .filter_map(|(index, hosts)| {
+            let p = sigs.products.get(index as usize)?;
+            Some(serde_json::json!({
+                "id": p.id,
+                "name": p.name,
+                "name_zh": p.name_zh,
+                "vendor": p.vendor,
+                "category": p.category.as_str(),
+                "hosts": hosts,
+            }))
+        })
+        .collect();
+    serde_json::json!({ "products": products })
 }

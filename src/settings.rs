@@ -6,8 +6,10 @@
 //! anything is opened, so one run shows them all.
 
 use crate::cli::{Common, LiveFlags};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio_rustls::rustls::ServerConfig;
 use wiretally::capture::LiveOptions;
 use wiretally::config::{self, Located};
 use wiretally::inventory::InventoryLimits;
@@ -52,7 +54,29 @@ pub struct Settings {
     pub metrics: MetricsOut,
     /// What to capture, for `run`.
     pub live: Option<LiveOptions>,
+    /// The HTTP API and metrics listeners, for `run`.
+    pub api: ApiSettings,
+    /// Folder the inventory is kept in across restarts.
+    pub state_dir: Option<PathBuf>,
+    /// The account to switch to after opening the capture, when started as root.
+    pub user: Option<nix::unistd::User>,
 }
+
+/// What the HTTP side serves, checked and loaded (certificates, token) before anything binds.
+#[derive(Default)]
+pub struct ApiSettings {
+    /// Where the API listens, when it is on.
+    pub listen: Option<SocketAddr>,
+    /// TLS, unless plain HTTP was asked for.
+    pub tls: Option<Arc<ServerConfig>>,
+    /// The bearer token clients must send.
+    pub token: Option<String>,
+    /// A plain-HTTP listener for `/metrics` only.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Where the API listens when it is on and no address is given.
+const DEFAULT_API_LISTEN: &str = "127.0.0.1:9620";
 
 /// Where the metrics go at the end of a run, and what they say about the sensor.
 pub struct MetricsOut {
@@ -255,6 +279,25 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
             }),
         _ => Policy::default(),
     };
+    let api = api_settings(c, &file, &mut errors);
+    let state_dir = c
+        .state_dir
+        .clone()
+        .or_else(|| file.state_dir.as_ref().map(|l| l.value.clone()));
+    let user = file
+        .user
+        .as_ref()
+        .and_then(|u| match nix::unistd::User::from_name(&u.value) {
+            Ok(Some(user)) => Some(user),
+            Ok(None) => {
+                errors.push(format!("{} {:?}: no such account", u.origin, u.value));
+                None
+            }
+            Err(e) => {
+                errors.push(format!("{} {:?}: {e}", u.origin, u.value));
+                None
+            }
+        });
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -301,7 +344,125 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
                 .map_or(0.0, |d| d.as_secs_f64()),
         },
         live,
+        api,
+        state_dir,
+        user,
     })
+}
+
+/// An address setting: `host:port` with a literal address.
+fn address(value: &str, origin: &str, errors: &mut Vec<String>) -> Option<SocketAddr> {
+    match value.parse() {
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.push(format!(
+                "{origin} {value:?}: {e} (give an address and port, such as 127.0.0.1:9620)"
+            ));
+            None
+        }
+    }
+}
+
+/// The API's settings: on when the file gives `api.listen`, a certificate or `plain_http`;
+/// TLS unless `plain_http = true`; certificates, CA and token read now, so a bad one stops
+/// the start (and `config check`) rather than the first client.
+fn api_settings(c: &Common, file: &config::Settings, errors: &mut Vec<String>) -> ApiSettings {
+    let metrics_listen = match (&c.metrics_listen, &file.metrics_listen) {
+        (Some(a), _) => address(a, "--metrics-listen", errors),
+        (None, Some(l)) => address(&l.value, &l.origin, errors),
+        (None, None) => None,
+    };
+    let plain = file.plain_http.as_ref().is_some_and(|p| p.value);
+    let on = file.api_listen.is_some() || file.tls_cert.is_some() || plain;
+    if !on {
+        for (set, key) in [
+            (file.tls_key.as_ref().map(|l| &l.origin), "api.tls_key"),
+            (file.client_ca.as_ref().map(|l| &l.origin), "api.client_ca"),
+            (
+                file.token_file.as_ref().map(|l| &l.origin),
+                "api.token_file",
+            ),
+        ] {
+            if let Some(origin) = set {
+                errors.push(format!(
+                    "{origin}: {key} without api.listen, api.tls_cert or api.plain_http: the API is off"
+                ));
+            }
+        }
+        return ApiSettings {
+            metrics_listen,
+            ..ApiSettings::default()
+        };
+    }
+    let listen = match &file.api_listen {
+        Some(l) => address(&l.value, &l.origin, errors),
+        None => DEFAULT_API_LISTEN.parse().ok(),
+    };
+    let tls = match (&file.tls_cert, &file.tls_key) {
+        (Some(cert), Some(key)) if !plain => wiretally::serve::tls::server_config(
+            &cert.value,
+            &key.value,
+            file.client_ca.as_ref().map(|c| c.value.as_path()),
+        )
+        .map_err(|e| errors.push(format!("{}: {e}", cert.origin)))
+        .ok(),
+        (Some(l), _) | (_, Some(l)) if plain => {
+            errors.push(format!(
+                "{}: a certificate or key with api.plain_http = true: choose one",
+                l.origin
+            ));
+            None
+        }
+        (Some(l), None) | (None, Some(l)) => {
+            errors.push(format!(
+                "{}: api.tls_cert and api.tls_key go together",
+                l.origin
+            ));
+            None
+        }
+        _ if plain => {
+            if let Some(ca) = &file.client_ca {
+                errors.push(format!(
+                    "{}: client certificates need TLS, and api.plain_http is true",
+                    ca.origin
+                ));
+            }
+            None
+        }
+        _ => {
+            errors.push(format!(
+                "{}: the API needs api.tls_cert and api.tls_key, or api.plain_http = true to serve without TLS",
+                file.api_listen.as_ref().map_or("api", |l| l.origin.as_str())
+            ));
+            None
+        }
+    };
+    let token = file
+        .token_file
+        .as_ref()
+        .and_then(|t| match std::fs::read_to_string(&t.value) {
+            Ok(text) if !text.trim().is_empty() && text.trim().is_ascii() => {
+                Some(text.trim().to_string())
+            }
+            Ok(_) => {
+                errors.push(format!(
+                    "{} {}: the file is empty or not ASCII",
+                    t.origin,
+                    t.value.display()
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(format!("{} {}: {e}", t.origin, t.value.display()));
+                None
+            }
+        });
+    ApiSettings {
+        listen,
+        tls,
+        token,
+        metrics_listen,
+    }
 }
 
 /// What `run` captures: the interface, filter, snap length and buffer.

@@ -132,6 +132,20 @@ impl Waker {
     }
 }
 
+/// Waits until a non-blocking live capture has packets, or [`LIVE_READ_TIMEOUT_MS`] passed. A
+/// blocking read in immediate mode can wait in `poll` past libpcap's timeout for as long as
+/// the link is quiet, and the pipeline must keep answering queries meanwhile.
+fn wait_readable(c: &pcap::Capture<pcap::Active>) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(c.as_fd(), PollFlags::POLLIN)];
+    // An interrupted or failed wait only makes this idle turn shorter.
+    let _ = poll(
+        &mut fds,
+        PollTimeout::try_from(LIVE_READ_TIMEOUT_MS).unwrap_or(PollTimeout::ZERO),
+    );
+}
+
 /// How long a live read waits before returning [`Read::Idle`], so signals are noticed promptly.
 const LIVE_READ_TIMEOUT_MS: i32 = 100;
 
@@ -145,6 +159,8 @@ pub struct Source {
     handle: Handle,
     name: String,
     link: LinkType,
+    /// The last live read found the ring empty: the next one waits for packets first.
+    drained: bool,
 }
 
 impl Source {
@@ -160,6 +176,7 @@ impl Source {
             handle: Handle::File(cap),
             name,
             link,
+            drained: false,
         })
     }
 
@@ -177,6 +194,7 @@ impl Source {
             .buffer_size(opts.buffer_mib.saturating_mul(1 << 20))
             .timeout(LIVE_READ_TIMEOUT_MS)
             .open()
+            .and_then(|c| c.setnonblock())
             .map_err(open_err)?;
         if let Some(expr) = &opts.bpf {
             cap.filter(expr, true).map_err(|e| CaptureError::Filter {
@@ -190,6 +208,7 @@ impl Source {
             handle: Handle::Live(cap),
             name,
             link,
+            drained: false,
         })
     }
 
@@ -206,6 +225,11 @@ impl Source {
     /// Reads the next packet.
     pub fn read(&mut self) -> Result<Read<'_>, CaptureError> {
         let is_file = matches!(self.handle, Handle::File(_));
+        if std::mem::take(&mut self.drained)
+            && let Handle::Live(c) = &self.handle
+        {
+            wait_readable(c);
+        }
         let result = match &mut self.handle {
             Handle::File(c) => c.next_packet(),
             Handle::Live(c) => c.next_packet(),
@@ -217,7 +241,10 @@ impl Source {
                 wire_len: p.header.len,
             })),
             Err(pcap::Error::NoMorePackets) => Ok(Read::End),
-            Err(pcap::Error::TimeoutExpired) => Ok(Read::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                self.drained = true;
+                Ok(Read::Idle)
+            }
             Err(e) => {
                 let reason = pcap_reason(&e);
                 if is_file && reason.contains("truncated") {
@@ -241,7 +268,12 @@ impl Source {
         }
     }
 
-    /// libpcap's counters; `None` for files, which have none.
+    /// Whether this is a live capture (not a file).
+    pub fn is_live(&self) -> bool {
+        matches!(self.handle, Handle::Live(_))
+    }
+
+    /// libpcap's statistics of a live capture; `None` for a file.
     pub fn stats(&mut self) -> Option<CaptureStats> {
         match &mut self.handle {
             Handle::File(_) => None,

@@ -8,7 +8,7 @@
 //! counted, never silently lost.
 
 use crate::event::{Mac, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -16,7 +16,7 @@ use std::net::IpAddr;
 pub const MAX_ALERTS: usize = 65_536;
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Activation against a KMS host or licence service that is not the campus's own.
@@ -50,7 +50,7 @@ impl AlertKind {
 }
 
 /// How urgent an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth a look in the half-yearly check.
@@ -62,7 +62,7 @@ pub enum Severity {
 }
 
 /// The server an alert is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Server {
     /// Its name, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +76,7 @@ pub struct Server {
 }
 
 /// The host an alert is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertHost {
     /// Address.
     pub ip: Option<IpAddr>,
@@ -84,7 +84,7 @@ pub struct AlertHost {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Mac>,
     /// Names, when known when the alert was raised.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
 }
 
@@ -99,7 +99,7 @@ impl AlertHost {
 }
 
 /// One alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// What it is about.
     pub kind: AlertKind,
@@ -229,6 +229,28 @@ impl Alerts {
             count: 1,
         });
         self.list.last()
+    }
+
+    /// Takes back alerts saved earlier (they keep their counts and times), up to the table's
+    /// bound; returns how many did not fit.
+    pub fn restore(&mut self, saved: Vec<Alert>) -> usize {
+        let mut refused = 0;
+        for a in saved {
+            if self.list.len() >= MAX_ALERTS {
+                refused += 1;
+                continue;
+            }
+            let server = server_key(&a.server);
+            let i = self.list.len();
+            self.index
+                .insert((a.kind, a.host.ip, server.clone(), a.product.clone()), i);
+            self.by_base.entry((a.kind, a.host.ip, server)).or_insert(i);
+            if let Some(ip) = a.host.ip {
+                self.by_host.entry(ip).or_default().push(i);
+            }
+            self.list.push(a);
+        }
+        refused
     }
 
     /// Every alert, in the order they were first raised.

@@ -32,7 +32,8 @@ const MAX_AUTHORIZED_ADDRESSES: usize = 4096;
 
 /// What occupies a seat: a machine, known by its MAC when the host table has one (an address
 /// changes with DHCP over a month), else by its address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(super) enum Seat {
     Mac(crate::event::Mac),
     Address(IpAddr),

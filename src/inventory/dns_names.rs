@@ -79,6 +79,13 @@ impl DnsNames {
         self.entries.insert(addr, Entry { name, expires });
     }
 
+    /// Every address with a name answers gave it, expired or not.
+    pub fn pairs(&self) -> impl Iterator<Item = (IpAddr, &str)> {
+        self.entries
+            .iter()
+            .map(|((_, addr), e)| (*addr, e.name.as_ref()))
+    }
+
     /// The name `addr` had for `client` at `now`, if an unexpired answer said so.
     pub fn lookup(&self, client: IpAddr, addr: IpAddr, now: Timestamp) -> Option<&str> {
         self.entries

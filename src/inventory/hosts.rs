@@ -9,12 +9,12 @@
 
 use crate::event::{Mac, Timestamp};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// Where a host's name came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NameSource {
     /// DHCP host name (option 12) or client FQDN (81 / DHCPv6 39).
@@ -46,7 +46,7 @@ impl NameSource {
 }
 
 /// A name and its source.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HostName {
     /// The name as the host gave it.
     pub name: String,
@@ -75,7 +75,7 @@ struct LinkMac {
 }
 
 /// One host.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Host {
     /// Address.
     pub ip: IpAddr,
@@ -83,7 +83,7 @@ pub struct Host {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<Mac>,
     /// Whether `mac` came from DHCP (authoritative) rather than a frame header.
-    #[serde(skip)]
+    #[serde(default)]
     pub mac_from_dhcp: bool,
     /// Names, at most [`MAX_NAMES_PER_HOST`].
     pub names: Vec<HostName>,
@@ -97,16 +97,16 @@ pub struct Host {
     /// Events that named this host as sender, by event type.
     pub events: EventCounts,
     /// Some names this host looked up, at most [`MAX_REMEMBERED_PER_HOST`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queried: Vec<String>,
     /// Server names this host sent in TLS and QUIC hellos, at most [`MAX_REMEMBERED_PER_HOST`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls: Vec<String>,
     /// Software products found on this host.
-    #[serde(skip)]
+    #[serde(default)]
     pub software: crate::inventory::software::HostSoftware,
     /// HTTP hosts and user agents this host used, at most [`MAX_REMEMBERED_PER_HOST`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
 }
 
@@ -153,7 +153,8 @@ impl Host {
 }
 
 /// Counts of the events a host sent, by type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EventCounts {
     /// `dns` events.
     #[serde(skip_serializing_if = "is_zero")]
@@ -499,6 +500,47 @@ impl HostTable {
             .map(|h| u64::from(h.software.dropped))
             .sum::<u64>()
             + self.software_dropped_gone
+    }
+
+    /// Takes back records saved earlier: current ones (the newest, up to the capacity, when
+    /// the saved ones outnumber it) and ended ones (up to their bound); DHCP's MAC → address
+    /// and name tables are rebuilt from them. Returns how many records did not fit.
+    pub fn restore(&mut self, mut saved: Vec<Host>) -> usize {
+        let mut refused = 0;
+        saved.sort_by_key(|h| std::cmp::Reverse(h.last_seen));
+        for h in saved {
+            match h.ended {
+                Some(_) if self.ended.len() < MAX_ENDED_RECORDS => self.ended.push_back(h),
+                None if !self.hosts.contains_key(&h.ip) && self.hosts.len() < self.capacity => {
+                    if let (Some(mac), true) = (h.mac, h.mac_from_dhcp) {
+                        self.by_mac.insert(mac, h.ip);
+                        let names: Vec<HostName> = h
+                            .names
+                            .iter()
+                            .filter(|n| n.source == NameSource::Dhcp)
+                            .cloned()
+                            .collect();
+                        if !names.is_empty() {
+                            self.dhcp_names.insert(mac, names);
+                        }
+                    }
+                    self.hosts.insert(h.ip, h);
+                }
+                _ => refused += 1,
+            }
+        }
+        self.ended.make_contiguous().sort_by_key(|h| h.ended);
+        refused
+    }
+
+    /// Moves every record's software to another signature set; returns the product records
+    /// dropped because theirs left it.
+    pub fn remap_software(&mut self, map: &crate::inventory::software::IndexMap) -> u64 {
+        self.hosts
+            .values_mut()
+            .chain(self.ended.iter_mut())
+            .map(|h| u64::from(h.software.remap(map)))
+            .sum()
     }
 
     /// Current hosts followed by ended records, ordered by address then first seen.

@@ -8,6 +8,7 @@ mod checks;
 pub mod dns_names;
 pub mod hosts;
 pub mod software;
+pub mod state;
 
 use crate::event::Mac;
 use crate::event::Proto;
@@ -15,7 +16,7 @@ use crate::event::{
     Endpoints, Event, EventBody, KmsEvent, LicenseEvent, SensorEvent, SoftwareEvent, Timestamp,
 };
 use crate::pipeline::batch::{Activity, Item};
-use crate::pipeline::engine::Observer;
+use crate::pipeline::engine::{Observer, PipelineState};
 use crate::policy::Policy;
 use crate::signature::kms_table::KmsTable;
 use crate::signature::{Hit, Observable, Signatures};
@@ -147,6 +148,45 @@ impl Inventory {
             buffer_bytes: 0,
             peak_flows: 0,
         }
+    }
+
+    /// Takes a reloaded signature set, policy and reporting minimum. Host records keep their
+    /// products and evidence where the new packs still have the product and rule (matched by
+    /// id); returns how many product records went because theirs left.
+    pub fn reload(
+        &mut self,
+        signatures: Arc<Signatures>,
+        policy: Policy,
+        min_confidence: f64,
+    ) -> u64 {
+        let map = software::IndexMap::between(&self.signatures, &signatures);
+        let dropped = self.hosts.remap_software(&map);
+        self.signatures = signatures;
+        self.policy = policy;
+        self.min_confidence = min_confidence;
+        // Addresses learnt for names the new lists may no longer hold go; those DNS gave for
+        // names still (or newly) on them are learnt again from the answers kept.
+        self.authorized_addresses.clear();
+        let answers: Vec<(IpAddr, String)> = self
+            .dns_names
+            .pairs()
+            .map(|(addr, name)| (addr, name.to_string()))
+            .collect();
+        for (addr, name) in answers {
+            self.learn_authorized(&[&name], addr);
+        }
+        dropped
+    }
+
+    /// Flushes and closes the event log and writes to `events` from now on (a reopened log
+    /// after rotation, or a new path); returns the old log's first write error, if any.
+    pub fn replace_events(
+        &mut self,
+        events: Option<Box<dyn Write + Send>>,
+    ) -> Result<(), std::io::Error> {
+        let closed = self.close();
+        self.events = events;
+        closed
     }
 
     /// Flushes the event log; returns the first write error met, if any.
@@ -799,10 +839,10 @@ impl Observer for Inventory {
         }
     }
 
-    fn pipeline_state(&mut self, flows: usize, buffer_bytes: usize) {
-        self.flows = flows;
-        self.buffer_bytes = buffer_bytes;
-        self.peak_flows = self.peak_flows.max(flows);
+    fn pipeline_state(&mut self, state: &PipelineState) {
+        self.flows = state.flows;
+        self.buffer_bytes = state.buffer_bytes;
+        self.peak_flows = self.peak_flows.max(state.flows);
     }
 }
 

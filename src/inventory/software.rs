@@ -27,7 +27,7 @@ pub const SHARED_DISCOUNT: f64 = 0.6;
 pub const MAX_OBSERVABLE_CHARS: usize = 80;
 
 /// One rule's matches on one host.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// What the rule's traffic shows.
     pub kind: EvidenceKind,
@@ -44,7 +44,7 @@ pub struct Evidence {
 }
 
 /// A product on a host.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HostProduct {
     /// Index of the product in the signatures.
     pub product: u32,
@@ -128,7 +128,7 @@ pub enum Change {
 }
 
 /// The products of one host.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HostSoftware {
     /// Products with their evidence.
     pub products: Vec<HostProduct>,
@@ -242,6 +242,82 @@ impl HostSoftware {
             .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.product.cmp(&b.0.product)));
         v
+    }
+
+    /// Moves the records to another signature set: `map` gives each product's and rule's index
+    /// in it. Evidence of a rule that left (or now belongs to another product) goes, and so does
+    /// a product left without evidence; returns how many products went.
+    pub fn remap(&mut self, map: &IndexMap) -> u32 {
+        let before = self.products.len();
+        self.products.retain_mut(|p| {
+            let Some(product) = map.product(p.product) else {
+                return false;
+            };
+            p.product = product;
+            p.evidence.retain_mut(|e| match map.rule(e.rule) {
+                Some((rule, owner)) if owner == product => {
+                    e.rule = rule;
+                    true
+                }
+                _ => false,
+            });
+            !p.evidence.is_empty()
+        });
+        let gone = (before - self.products.len()) as u32;
+        self.dropped = self.dropped.saturating_add(gone);
+        gone
+    }
+}
+
+/// Where products and rules of one signature set sit in another, matched by id.
+#[derive(Debug, Clone, Default)]
+pub struct IndexMap {
+    products: Vec<Option<u32>>,
+    /// Per old rule: its new index and its new product's index.
+    rules: Vec<Option<(u32, u32)>>,
+}
+
+impl IndexMap {
+    /// Matches `old`'s products and rules to `new`'s by id.
+    pub fn between(old: &Signatures, new: &Signatures) -> Self {
+        Self::from_ids(
+            old.products.iter().map(|p| p.id.as_str()),
+            old.rules.iter().map(|r| r.id.as_str()),
+            new,
+        )
+    }
+
+    /// Maps indices that stand for ids (the i-th product id is index i) to `new`'s indices;
+    /// records saved by id come back through this.
+    pub fn from_ids<'a>(
+        products: impl Iterator<Item = &'a str>,
+        rules: impl Iterator<Item = &'a str>,
+        new: &Signatures,
+    ) -> Self {
+        let product_ids: std::collections::HashMap<&str, u32> = new
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i as u32))
+            .collect();
+        let rule_ids: std::collections::HashMap<&str, (u32, u32)> = new
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), (i as u32, r.product as u32)))
+            .collect();
+        IndexMap {
+            products: products.map(|id| product_ids.get(id).copied()).collect(),
+            rules: rules.map(|id| rule_ids.get(id).copied()).collect(),
+        }
+    }
+
+    fn product(&self, old: u32) -> Option<u32> {
+        self.products.get(old as usize).copied().flatten()
+    }
+
+    fn rule(&self, old: u32) -> Option<(u32, u32)> {
+        self.rules.get(old as usize).copied().flatten()
     }
 }
 

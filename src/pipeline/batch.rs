@@ -1,5 +1,6 @@
 //! What the capture thread hands to workers and what workers report back.
 
+use crate::capture::CaptureStats;
 use crate::event::{Event, Mac, Timestamp};
 use crate::pipeline::stats::Counters;
 use std::net::IpAddr;
@@ -50,6 +51,11 @@ pub struct Batch {
     pub upto: u64,
     /// Tick or finish instruction.
     pub control: Control,
+    /// What the capture thread counted since its previous note (carried by one worker's batch
+    /// and passed on in its report, so the totals reach the output thread while capturing).
+    pub capture_counters: Counters,
+    /// libpcap's statistics when the capture thread last read them.
+    pub capture_stats: Option<CaptureStats>,
 }
 
 impl Batch {
@@ -58,6 +64,8 @@ impl Batch {
         self.data.clear();
         self.packets.clear();
         self.control = Control::None;
+        self.capture_counters = Counters::default();
+        self.capture_stats = None;
     }
 
     /// The bytes of one packet.
@@ -140,4 +148,6 @@ pub struct Report {
     pub flows: usize,
     /// Bytes held by stream-start buffers and fragment reassembly now.
     pub buffer_bytes: usize,
+    /// libpcap's statistics the capture thread passed along with the batch.
+    pub capture_stats: Option<CaptureStats>,
 }

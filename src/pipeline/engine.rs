@@ -8,7 +8,7 @@
 //! in a heap and releases them, in [`OrderKey`] order, once every worker's watermark has passed
 //! them. Buffers travel back to the capture thread for reuse, so steady state allocates nothing.
 
-use crate::capture::{CaptureError, Read, Source};
+use crate::capture::{CaptureError, CaptureStats, Read, Source};
 use crate::event::Timestamp;
 use crate::pipeline::batch::{Batch, Control, Item, OrderKey, PacketMeta, Report};
 use crate::pipeline::decode::{self, Frame};
@@ -16,17 +16,41 @@ use crate::pipeline::stats::Counters;
 use crate::pipeline::worker::{VIRTUAL_SHARDS, Worker, WorkerConfig};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The pipeline as the output thread sees it after a worker's report.
+#[derive(Debug)]
+pub struct PipelineState<'a> {
+    /// Flows tracked now, all workers.
+    pub flows: usize,
+    /// Stream and fragment buffer bytes held now, all workers.
+    pub buffer_bytes: usize,
+    /// Totals so far, the capture thread's included.
+    pub counters: &'a Counters,
+    /// libpcap's latest statistics, for a live capture.
+    pub capture: Option<CaptureStats>,
+    /// Batches waiting in each worker's queue now.
+    pub queued_batches: Vec<usize>,
+}
 
 /// Consumes the merged, ordered items: the inventory and the event writer.
 pub trait Observer: Send + 'static {
     /// One item, in input order.
     fn item(&mut self, item: Item);
-    /// After each worker report: the state gauges of the pipeline.
-    fn pipeline_state(&mut self, _flows: usize, _buffer_bytes: usize) {}
+    /// After each worker report: the state of the pipeline. While capturing live this is called
+    /// at least every [`LIVE_FLUSH`], so an observer can answer requests here.
+    fn pipeline_state(&mut self, _state: &PipelineState) {}
 }
+
+/// While capturing live, the longest a packet waits in a batch before it is sent on, and so the
+/// longest between two reports reaching the observer.
+pub const LIVE_FLUSH: Duration = Duration::from_millis(200);
+/// How often the capture thread reads libpcap's statistics while capturing live.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// Settings of the whole pipeline.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +93,11 @@ pub struct Engine<O: Observer> {
     last_ts: Timestamp,
     tick_secs: u64,
     counters: Counters,
+    /// Batches sent to each worker and not yet taken.
+    queued: Arc<[AtomicUsize]>,
+    last_flush: Instant,
+    last_stats: Option<Instant>,
+    capture_stats: Option<CaptureStats>,
 }
 
 impl<O: Observer> Engine<O> {
@@ -80,22 +109,25 @@ impl<O: Observer> Engine<O> {
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
         let wc = config.worker;
+        let queued: Arc<[AtomicUsize]> = (0..n).map(|_| AtomicUsize::new(0)).collect();
         for id in 0..n {
             let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE_BATCHES);
             senders.push(tx);
             let reports = report_tx.clone();
             let pool = pool_tx.clone();
+            let queue = Arc::clone(&queued);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("wiretally-worker-{id}"))
-                    .spawn(move || work(Worker::new(id, n, wc), rx, reports, pool))
+                    .spawn(move || work(Worker::new(id, n, wc), rx, reports, pool, &queue[id]))
                     .expect("spawning a worker thread"),
             );
         }
         drop(report_tx);
+        let queue = Arc::clone(&queued);
         let output = std::thread::Builder::new()
             .name("wiretally-output".into())
-            .spawn(move || merge(n, report_rx, observer))
+            .spawn(move || merge(n, report_rx, observer, &queue))
             .expect("spawning the output thread");
         Engine {
             senders,
@@ -108,13 +140,21 @@ impl<O: Observer> Engine<O> {
             last_ts: Timestamp::default(),
             tick_secs: config.tick_secs.max(1),
             counters: Counters::default(),
+            queued,
+            last_flush: Instant::now(),
+            last_stats: None,
+            capture_stats: None,
         }
     }
 
     /// Reads a source to its end (or until `stop` is set), feeding the workers.
     pub fn feed(&mut self, source: &mut Source, stop: &AtomicBool) -> Result<Ended, CaptureError> {
         let link = source.link_type();
+        let live = source.is_live();
         loop {
+            if live {
+                self.live_upkeep(source);
+            }
             if stop.load(Ordering::Relaxed) {
                 self.flush(Control::None);
                 return Ok(Ended::Stopped);
@@ -187,16 +227,37 @@ impl<O: Observer> Engine<O> {
         }
     }
 
-    /// Sends every worker its batch (empty ones too, so every watermark advances).
+    /// While capturing live: reads libpcap's statistics now and then, and sends batches on
+    /// once their oldest packet has waited [`LIVE_FLUSH`].
+    fn live_upkeep(&mut self, source: &mut Source) {
+        if self.last_stats.is_none_or(|t| t.elapsed() >= STATS_EVERY) {
+            self.capture_stats = source.stats();
+            self.last_stats = Some(Instant::now());
+        }
+        if self.last_flush.elapsed() >= LIVE_FLUSH {
+            self.flush(Control::None);
+        }
+    }
+
+    /// Sends every worker its batch (empty ones too, so every watermark advances). The first
+    /// worker's batch carries the capture thread's counts since the previous flush.
     fn flush(&mut self, control: Control) {
         let upto = self.seq + 1;
+        self.last_flush = Instant::now();
         for (w, tx) in self.senders.iter().enumerate() {
             let fresh = self.pool.try_recv().unwrap_or_else(|_| new_batch());
             let mut batch = std::mem::replace(&mut self.batches[w], fresh);
             batch.upto = upto;
             batch.control = control;
+            if w == 0 {
+                batch.capture_counters = std::mem::take(&mut self.counters);
+                batch.capture_stats = self.capture_stats;
+            }
+            self.queued[w].fetch_add(1, Ordering::Relaxed);
             // A worker only stops receiving when it panicked; its join reports that.
-            let _ = tx.send(batch);
+            if tx.send(batch).is_err() {
+                self.queued[w].fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -212,6 +273,7 @@ impl<O: Observer> Engine<O> {
             }
         }
         let (observer, mut counters) = self.output.join().expect("the output thread panicked");
+        // Counted after the final flush: nothing, unless worker 0 died before taking it.
         counters.add(&self.counters);
         counters.worker_panics += panics;
         (observer, counters)
@@ -231,9 +293,13 @@ fn work(
     batches: Receiver<Batch>,
     reports: SyncSender<Report>,
     pool: Sender<Batch>,
+    queued: &AtomicUsize,
 ) {
     for mut batch in batches {
-        let report = worker.process(&batch);
+        queued.fetch_sub(1, Ordering::Relaxed);
+        let mut report = worker.process(&batch);
+        report.counters.add(&batch.capture_counters);
+        report.capture_stats = batch.capture_stats;
         let finished = report.finished;
         if reports.send(report).is_err() || finished {
             return;
@@ -263,16 +329,23 @@ impl Ord for Pending {
     }
 }
 
-fn merge<O: Observer>(workers: usize, reports: Receiver<Report>, mut observer: O) -> (O, Counters) {
+fn merge<O: Observer>(
+    workers: usize,
+    reports: Receiver<Report>,
+    mut observer: O,
+    queued: &[AtomicUsize],
+) -> (O, Counters) {
     let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
     let mut upto = vec![0u64; workers];
     let mut finished = vec![false; workers];
     let mut flows = vec![0usize; workers];
     let mut buffers = vec![0usize; workers];
     let mut counters = Counters::default();
+    let mut capture = None;
     for report in reports {
         let w = report.worker;
         counters.add(&report.counters);
+        capture = report.capture_stats.or(capture);
         upto[w] = report.upto;
         finished[w] = report.finished;
         flows[w] = report.flows;
@@ -293,7 +366,13 @@ fn merge<O: Observer>(workers: usize, reports: Receiver<Report>, mut observer: O
                 observer.item(item);
             }
         }
-        observer.pipeline_state(flows.iter().sum(), buffers.iter().sum());
+        observer.pipeline_state(&PipelineState {
+            flows: flows.iter().sum(),
+            buffer_bytes: buffers.iter().sum(),
+            counters: &counters,
+            capture,
+            queued_batches: queued.iter().map(|q| q.load(Ordering::Relaxed)).collect(),
+        });
         if all_done {
             break;
         }

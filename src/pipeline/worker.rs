@@ -173,6 +173,7 @@ impl Worker {
                 .iter()
                 .map(|s| s.defrag.bytes() + s.stream_bytes)
                 .sum(),
+            capture_stats: None,
         }
     }
 

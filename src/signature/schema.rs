@@ -34,6 +34,15 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in the notice's order.
+    pub const ALL: [Category; 5] = [
+        Category::Os,
+        Category::Office,
+        Category::Antivirus,
+        Category::Industrial,
+        Category::Other,
+    ];
+
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {

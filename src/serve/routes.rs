@@ -1,0 +1,378 @@
+//! The HTTP API's paths: [`parse`] turns a method, path and query string into a [`Request`]
+//! (or the 4xx answer it deserves), and [`answer`] builds the JSON from the inventory on the
+//! output thread. Shapes follow the inventory document `analyze --json` prints.
+
+use crate::event::Mac;
+use crate::inventory::Inventory;
+use crate::inventory::alerts::AlertKind;
+use crate::inventory::hosts::Host;
+use crate::report;
+use crate::signature::schema::Category;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A response: status, media type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// A JSON answer.
+    pub fn json(status: u16, value: &serde_json::Value) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+        }
+    }
+
+    /// A JSON error: `{"error": message}`.
+    pub fn error(status: u16, message: &str) -> Answer {
+        Answer::json(status, &serde_json::json!({ "error": message }))
+    }
+
+    /// A plain-text answer.
+    pub fn text(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_string(),
+        }
+    }
+}
+
+/// Which hosts `/api/v1/hosts` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFilter {
+    /// Hosts with a reported product of this category.
+    pub category: Option<Category>,
+    /// Hosts with this product reported (a product id of the packs).
+    pub product: Option<String>,
+    /// Hosts with an alert: of this kind, or of any kind when `Some(None)`.
+    pub alert: Option<Option<AlertKind>>,
+}
+
+/// How `/api/v1/hosts/{key}` names a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKey {
+    /// By address.
+    Ip(IpAddr),
+    /// By MAC.
+    Mac(Mac),
+}
+
+/// What a client asked for that the output thread answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `/metrics`.
+    Metrics,
+    /// `/readyz`.
+    Ready,
+    /// `/api/v1/hosts`.
+    Hosts(HostFilter),
+    /// `/api/v1/hosts/{ip or mac}`.
+    Host(HostKey),
+    /// `/api/v1/products`.
+    Products,
+    /// `/api/v1/alerts`, optionally of one kind.
+    Alerts(Option<AlertKind>),
+}
+
+/// Decodes `%XX` escapes and `+` in a query value; `None` when an escape is broken or the result
+/// is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The query string's parameters; an error answer for a broken escape, a repeated or unknown
+/// parameter.
+fn parameters(query: &str, known: &[&str]) -> Result<BTreeMap<String, String>, Answer> {
+    let mut out = BTreeMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (Some(key), Some(value)) = (percent_decode(key), percent_decode(value)) else {
+            return Err(Answer::error(400, "malformed query string"));
+        };
+        if !known.contains(&key.as_str()) {
+            return Err(Answer::error(
+                400,
+                &format!(
+                    "unknown parameter {key:?}; this path takes: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        if out.insert(key.clone(), value).is_some() {
+            return Err(Answer::error(
+                400,
+                &format!("parameter {key:?} given twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// An alert kind by its name.
+fn alert_kind(name: &str) -> Option<AlertKind> {
+    AlertKind::ALL.into_iter().find(|k| k.as_str() == name)
+}
+
+fn kinds() -> String {
+    AlertKind::ALL.map(|k| k.as_str()).join(", ")
+}
+
+/// Reads a request; `Err` holds the 4xx answer for a wrong method, path or parameter.
+/// `/healthz` is answered by the HTTP side itself and is not handled here.
+pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let request = match segments.as_slice() {
+        ["metrics"] => parameters(query, &[]).map(|_| Request::Metrics)?,
+        ["readyz"] => parameters(query, &[]).map(|_| Request::Ready)?,
+        ["api", "v1", "hosts"] => {
+            let p = parameters(query, &["category", "product", "alert"])?;
+            let category = match p.get("category") {
+                None => None,
+                Some(c) => Some(
+                    Category::ALL
+                        .into_iter()
+                        .find(|k| k.as_str() == c)
+                        .ok_or_else(|| {
+                            Answer::error(
+                                400,
+                                &format!(
+                                    "unknown category {c:?}; one of: {}",
+                                    Category::ALL.map(|k| k.as_str()).join(", ")
+                                ),
+                            )
+                        })?,
+                ),
+            };
+            let alert = match p.get("alert").map(String::as_str) {
+                None => None,
+                Some("any") => Some(None),
+                Some(k) => Some(Some(alert_kind(k).ok_or_else(|| {
+                    Answer::error(
+                        400,
+                        &format!("unknown alert kind {k:?}; one of: any, {}", kinds()),
+                    )
+                })?)),
+            };
+            Request::Hosts(HostFilter {
+                category,
+                product: p.get("product").cloned(),
+                alert,
+            })
+        }
+        ["api", "v1", "hosts", key] => {
+            parameters(query, &[])?;
+            let key = percent_decode(key).unwrap_or_default();
+            if let Ok(ip) = key.parse::<IpAddr>() {
+                Request::Host(HostKey::Ip(ip))
+            } else if let Ok(mac) = key.parse::<Mac>() {
+                Request::Host(HostKey::Mac(mac))
+            } else {
+                return Err(Answer::error(
+                    400,
+                    &format!("{key:?} is neither an IP address nor a MAC address"),
+                ));
+            }
+        }
+        ["api", "v1", "products"] => parameters(query, &[]).map(|_| Request::Products)?,
+        ["api", "v1", "alerts"] => {
+            let p = parameters(query, &["kind"])?;
+            match p.get("kind") {
+                None => Request::Alerts(None),
+                Some(k) => Request::Alerts(Some(alert_kind(k).ok_or_else(|| {
+                    Answer::error(
+                        400,
+                        &format!("unknown alert kind {k:?}; one of: {}", kinds()),
+                    )
+                })?)),
+            }
+        }
+        _ => return Err(Answer::error(404, &format!("no such path: {path}"))),
+    };
+    if method != "GET" && method != "HEAD" {
+        return Err(Answer::error(405, "only GET and HEAD"));
+    }
+    Ok(request)
+}
+
+/// Whether a host matches a filter.
+fn matches(inv: &Inventory, h: &Host, f: &HostFilter) -> bool {
+    let sigs = &inv.signatures;
+    let reported = h.software.reported(sigs);
+    let product_of = |index: u32| sigs.products.get(index as usize);
+    if let Some(c) = f.category
+        && !reported
+            .iter()
+            .any(|(p, _)| product_of(p.product).is_some_and(|x| x.category == c))
+    {
+        return false;
+    }
+    if let Some(id) = &f.product
+        && !reported
+            .iter()
+            .any(|(p, _)| product_of(p.product).is_some_and(|x| &x.id == id))
+    {
+        return false;
+    }
+    match f.alert {
+        None => true,
+        Some(kind) => report::host_alerts(inv, h).any(|a| kind.is_none_or(|k| a.kind == k)),
+    }
+}
+
+/// Answers a request from the inventory; `metrics` renders `/metrics` and `ready` says whether
+/// the capture is running.
+pub fn answer(
+    inv: &Inventory,
+    request: &Request,
+    metrics: &dyn Fn() -> String,
+    ready: bool,
+) -> Answer {
+    match request {
+        Request::Metrics => Answer {
+            status: 200,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body: metrics(),
+        },
+        Request::Ready if ready => Answer::text(200, "ready\n"),
+        Request::Ready => Answer::text(503, "capture not running\n"),
+        Request::Hosts(filter) => {
+            if let Some(id) = &filter.product
+                && !inv.signatures.products.iter().any(|p| &p.id == id)
+            {
+                return Answer::error(400, &format!("no product {id:?} in the signature packs"));
+            }
+            let hosts: Vec<serde_json::Value> = inv
+                .hosts
+                .all()
+                .into_iter()
+                .filter(|h| matches(inv, h, filter))
+                .map(|h| report::host_json(inv, h))
+                .collect();
+            Answer::json(200, &serde_json::json!({ "hosts": hosts }))
+        }
+        Request::Host(key) => {
+            let all = inv.hosts.all();
+            let found = all.iter().rev().find(|h| match key {
+                HostKey::Ip(ip) => h.ip == *ip && h.ended.is_none(),
+                HostKey::Mac(mac) => h.mac == Some(*mac) && h.ended.is_none(),
+            });
+            let found = found.or_else(|| {
+                all.iter()
+                    .filter(|h| match key {
+                        HostKey::Ip(ip) => h.ip == *ip,
+                        HostKey::Mac(mac) => h.mac == Some(*mac),
+                    })
+                    .max_by_key(|h| h.last_seen)
+            });
+            match found {
+                Some(h) => Answer::json(200, &report::host_json(inv, h)),
+                None => Answer::error(404, "no such host"),
+            }
+        }
+        Request::Products => Answer::json(200, &report::products_document(inv)),
+        Request::Alerts(kind) => {
+            let alerts: Vec<_> = inv
+                .alerts
+                .all()
+                .iter()
+                .filter(|a| kind.is_none_or(|k| a.kind == k))
+                .collect();
+            Answer::json(200, &serde_json::json!({ "alerts": alerts }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_parameters() {
+        assert_eq!(parse("GET", "/metrics", ""), Ok(Request::Metrics));
+        assert_eq!(
+            parse("GET", "/api/v1/hosts/", "category=office&alert=any"),
+            Ok(Request::Hosts(HostFilter {
+                category: Some(Category::Office),
+                product: None,
+                alert: Some(None),
+            }))
+        );
+        assert_eq!(
+            parse(
+                "GET",
+                "/api/v1/hosts",
+                "product=microsoft.office&alert=license_overuse"
+            ),
+            Ok(Request::Hosts(HostFilter {
+                category: None,
+                product: Some("microsoft.office".into()),
+                alert: Some(Some(AlertKind::LicenseOveruse)),
+            }))
+        );
+        assert_eq!(
+            parse("GET", "/api/v1/hosts/fe80::1", ""),
+            Ok(Request::Host(HostKey::Ip("fe80::1".parse().unwrap())))
+        );
+        assert_eq!(
+            parse("GET", "/api/v1/hosts/02-00-00-00-00-01", ""),
+            Ok(Request::Host(HostKey::Mac(Mac([2, 0, 0, 0, 0, 1]))))
+        );
+        assert_eq!(
+            parse("GET", "/api/v1/alerts", "kind=unlicensed_product"),
+            Ok(Request::Alerts(Some(AlertKind::UnlicensedProduct)))
+        );
+    }
+
+    #[test]
+    fn wrong_requests_get_4xx() {
+        let status = |m: &str, p: &str, q: &str| parse(m, p, q).unwrap_err().status;
+        assert_eq!(status("GET", "/api/v2/hosts", ""), 404);
+        assert_eq!(status("GET", "/", ""), 404);
+        assert_eq!(status("POST", "/api/v1/hosts", ""), 405);
+        assert_eq!(status("GET", "/api/v1/hosts", "category=games"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "colour=red"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "alert=any&alert=any"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "product=%zz"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "product=%ff%fe"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts/not-a-host", ""), 400);
+        assert_eq!(status("GET", "/api/v1/alerts", "kind=all"), 400);
+        assert_eq!(status("GET", "/metrics", "x=1"), 400);
+    }
+}
