@@ -9,6 +9,8 @@
 #   lab.sh clients [ID]       run udhcpc, 3x dig, curl in the client namespace
 #   lab.sh tls-clients [ID]   curl, python ssl and headless Chromium (TCP, then QUIC) over
 #                             HTTPS to the server namespace (after `clients`)
+#   lab.sh public-kms [ID]    the client looks up a published public KMS host (the lab's
+#                             dnsmasq has no upstream: the query goes nowhere else)
 #   lab.sh down [ID]          stop everything, delete namespaces (idempotent)
 #   lab.sh record FILE        up + tcpdump on the server veth + clients + down
 #
@@ -248,6 +250,15 @@ do_clients() {
     log "clients ok"
 }
 
+# What `slmgr /skms kms.03k.org` makes a PC do first: look the host up (signatures/flags lists
+# it). The lab's dnsmasq answers from its own data only, so the answer is empty or refused.
+do_public_kms() {
+    ns_exists "$CLI_NS" || die "no lab with LAB_ID=$ID (run: $0 up)"
+    log "dig kms.03k.org"
+    in_cli dig @"$SRV_IP" +tries=1 +time=2 kms.03k.org A >/dev/null || true
+    sleep 0.3
+}
+
 # Real TLS clients against the HTTPS server: curl (OpenSSL), Python's ssl module, and headless
 # Chromium over TCP and forced onto QUIC (no QUIC server answers; its Initials are what counts).
 # Needs an address: run `clients` first.
@@ -350,6 +361,7 @@ case $cmd in
     up)      set_names "${LAB_ID:-$$}"; do_up ;;
     clients) set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_clients ;;
     tls-clients) set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_tls_clients ;;
+    public-kms) set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_public_kms ;;
     down)    set_names "${2:-${LAB_ID:?set LAB_ID or pass ID}}"; do_down ;;
     record)  [ -n "${2:-}" ] || die "usage: $0 record FILE"
              set_names "${LAB_ID:-$$}"; do_record "$2" ;;

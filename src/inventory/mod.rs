@@ -189,6 +189,16 @@ impl Inventory {
         closed
     }
 
+    /// Pushes buffered events to the log, so a reader following it sees them while capturing;
+    /// a failure is kept and reported by [`Inventory::close`].
+    pub fn flush_events(&mut self) {
+        if let (Some(w), None) = (self.events.as_mut(), &self.write_error)
+            && let Err(e) = w.flush()
+        {
+            self.write_error = Some(e);
+        }
+    }
+
     /// Flushes the event log; returns the first write error met, if any.
     pub fn close(&mut self) -> Result<(), std::io::Error> {
         if let Some(e) = self.write_error.take() {

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 /// Queries waiting for the output thread, at most; a full queue answers 503 at once.
 pub const QUERY_QUEUE: usize = 64;
+/// How often buffered events are pushed to the event log while capturing.
+const EVENTS_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How often the metrics file is rewritten while capturing.
 const METRICS_FILE_EVERY: Duration = Duration::from_secs(15);
 
@@ -70,6 +72,7 @@ pub struct Served {
     queued: Vec<usize>,
     metrics_file: Option<PathBuf>,
     metrics_written: Option<Instant>,
+    events_flushed: Instant,
 }
 
 impl Served {
@@ -93,6 +96,7 @@ impl Served {
             queued: Vec::new(),
             metrics_file,
             metrics_written: None,
+            events_flushed: Instant::now(),
         }
     }
 
@@ -188,6 +192,10 @@ impl Observer for Served {
         self.queued.clone_from(&state.queued_batches);
         while let Ok(q) = self.queries.try_recv() {
             self.handle(q);
+        }
+        if self.events_flushed.elapsed() >= EVENTS_FLUSH_EVERY {
+            self.inventory.flush_events();
+            self.events_flushed = Instant::now();
         }
         if self.metrics_file.is_some()
             && self
