@@ -256,7 +256,7 @@ fn api_over_tls_needs_the_token_and_a_client_certificate() {
 
     // No client certificate, or one from another CA: the handshake fails.
     assert_eq!(
-        get(&["--cacert", &ca, &token[0], &token[1]], "/healthz"),
+        get(&["--cacert", &ca, token[0], token[1]], "/healthz"),
         None
     );
     let (scert, skey) = (d("stranger.pem"), d("stranger.key"));
