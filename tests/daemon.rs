@@ -278,14 +278,15 @@ fn api_over_tls_needs_the_token_and_a_client_certificate() {
 }
 
 /// The config of the lab sensor: captures the server side of the lab, serves plain HTTP on the
-/// namespace's loopback, keeps state and events in `dir`; `extra` is appended.
-fn lab_config(dir: &Path, iface: &str, api: u16, extra: &str) -> PathBuf {
+/// namespace's loopback, keeps state and events in `dir`; `api_extra` goes into `[api]` and
+/// `extra` at the end.
+fn lab_config(dir: &Path, iface: &str, api: u16, api_extra: &str, extra: &str) -> PathBuf {
     let path = dir.join("wiretally.toml");
     std::fs::write(
         &path,
         format!(
             "sensor_name = \"lab\"\nsignatures = \"{sigs}\"\n[capture]\ninterfaces = [\"{iface}\"]\nworkers = 2\n\
-             [network]\nhome = [\"198.18.0.0/15\"]\n[api]\nlisten = \"127.0.0.1:{api}\"\nplain_http = true\n\
+             [network]\nhome = [\"198.18.0.0/15\"]\n[api]\nlisten = \"127.0.0.1:{api}\"\nplain_http = true\n{api_extra}\
              [state]\ndir = \"state\"\n[output]\nevents = \"events.ndjson\"\n{extra}",
             sigs = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures").display()
         ),
@@ -308,7 +309,7 @@ fn reload_reopen_and_restart_keep_the_inventory() {
     );
     let dir = common::temp_dir(&format!("daemon-{id}"));
     let api = 19_620;
-    let config = lab_config(&dir, &iface, api, "");
+    let config = lab_config(&dir, &iface, api, "", "");
     let get = |path: &str| curl(Some(&ns), &[&format!("http://127.0.0.1:{api}{path}")]);
     let json = |path: &str| -> serde_json::Value {
         let (code, body) = get(path).unwrap();
@@ -357,6 +358,7 @@ fn reload_reopen_and_restart_keep_the_inventory() {
         &dir,
         &iface,
         api,
+        "",
         "[[licenses]]\nproduct = \"microsoft.office\"\nseats = 300\n",
     );
     sensor.signal("HUP");
@@ -412,6 +414,7 @@ fn reload_reopen_and_restart_keep_the_inventory() {
         &dir,
         &iface,
         api,
+        "",
         "[[licenses]]\nproduct = \"microsoft.office\"\nseats = 300\n",
     );
     let sensor = Sensor::start(Some(&ns), &config);
@@ -420,4 +423,98 @@ fn reload_reopen_and_restart_keep_the_inventory() {
     let (_, rest) = sensor.stop();
     assert!(!rest.contains("unreadable"), "{rest}");
     drop(lab);
+}
+
+#[test]
+fn prometheus_sees_unauthorized_activation_server_firing() {
+    let tools = [
+        "ip",
+        "dnsmasq",
+        "udhcpc",
+        "dig",
+        "curl",
+        "python3",
+        "prometheus",
+    ];
+    if let Some(why) = common::lab_missing(&tools) {
+        eprintln!("SKIPPED prometheus_sees_unauthorized_activation_server_firing: {why}");
+        return;
+    }
+    let id = format!("p{}", std::process::id() % 100_000);
+    let mut lab = common::Lab::up(&id);
+    let (ns, iface) = (
+        lab.vars["LAB_SRV_NS"].clone(),
+        lab.vars["LAB_SRV_IF"].clone(),
+    );
+    let dir = common::temp_dir(&format!("prometheus-{id}"));
+    let (metrics, prom) = (19_630, 19_631);
+    let config = lab_config(
+        &dir,
+        &iface,
+        19_632,
+        &format!("metrics_listen = \"127.0.0.1:{metrics}\"\n"),
+        "",
+    );
+    let sensor = Sensor::start(Some(&ns), &config);
+
+    // A real Prometheus server in the same namespace scrapes the sensor every second and
+    // evaluates the shipped rules every second.
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prometheus/alerts.yml");
+    let prometheus_yml = dir.join("prometheus.yml");
+    std::fs::write(
+        &prometheus_yml,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: wiretally\n    static_configs:\n      - targets: ['127.0.0.1:{metrics}']\n",
+            rules.display()
+        ),
+    )
+    .unwrap();
+    lab.children.push(
+        Command::new("ip")
+            .args(["netns", "exec", &ns, "prometheus"])
+            .arg(format!("--config.file={}", prometheus_yml.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let query = |path: &str| -> Option<serde_json::Value> {
+        let (code, body) = curl(Some(&ns), &[&format!("http://127.0.0.1:{prom}{path}")])?;
+        (code == 200).then(|| serde_json::from_str(&body).ok())?
+    };
+    // Prometheus has seen the sensor up, with no alert counted yet.
+    let scraped = eventually(Duration::from_secs(30), || {
+        let v = query(
+            "/api/v1/query?query=wiretally_alerts_raised_total%7Bkind%3D%22unauthorized_activation_server%22%7D",
+        )?;
+        let value = v["data"]["result"][0]["value"][1].as_str()?.to_string();
+        Some(value)
+    });
+    assert_eq!(
+        scraped.as_deref(),
+        Some("0"),
+        "Prometheus scraped the sensor"
+    );
+
+    lab.run("clients");
+    lab.run("public-kms");
+    let firing = eventually(Duration::from_secs(30), || {
+        let v = query("/api/v1/alerts")?;
+        v["data"]["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| {
+                a["labels"]["alertname"] == "UnauthorizedActivationServer" && a["state"] == "firing"
+            })
+            .cloned()
+    })
+    .expect("UnauthorizedActivationServer fires in Prometheus");
+    assert_eq!(firing["labels"]["sensor"], "lab");
+    sensor.stop();
 }
