@@ -74,6 +74,7 @@ pub(crate) struct ApiDef {
 #[serde(deny_unknown_fields)]
 pub(crate) struct StateDef {
     dir: Option<Spanned<String>>,
+    save_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +151,8 @@ pub struct Settings {
     pub metrics_listen: Option<Located<String>>,
     /// Folder the inventory is kept in across restarts.
     pub state_dir: Option<Located<PathBuf>>,
+    /// How often the inventory is saved while running, as written (a duration).
+    pub save_every: Option<Located<String>>,
     /// The file's text, read once: the policy is built from the same text
     /// ([`crate::policy::config::parse`]), so both see one version of the file.
     pub text: String,
@@ -240,6 +243,7 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
         plain_http: located(&file.api.plain_http, "api.plain_http", &at),
         metrics_listen: located(&file.api.metrics_listen, "api.metrics_listen", &at),
         state_dir: path_of(&file.state.dir, "state.dir"),
+        save_every: located(&file.state.save_every, "state.save_every", &at),
         text,
     })
 }

@@ -283,13 +283,16 @@ fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
     let inventory = inventory_for(&mut s, true)?;
     let metrics = Metrics::new(&s.metrics.sensor_name, s.metrics.loaded_at)
         .context("building the metrics")?;
-    let served = Served::new(
+    let mut served = Served::new(
         inventory,
         metrics,
         requests,
         Some(opts.interface.clone()),
         s.metrics.file.clone(),
     );
+    if let Some(dir) = &s.state_dir {
+        served.save_state_every(dir.clone(), s.save_every);
+    }
     let mut engine = Engine::start(s.engine, served);
     serve::http::spawn(listeners, queries.clone()).context("starting the HTTP server")?;
     eprintln!("wiretally: capturing on {}.", source.name());

@@ -9,6 +9,7 @@ use crate::cli::{Common, LiveFlags};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_rustls::rustls::ServerConfig;
 use wiretally::capture::LiveOptions;
 use wiretally::config::{self, Located};
@@ -58,6 +59,8 @@ pub struct Settings {
     pub api: ApiSettings,
     /// Folder the inventory is kept in across restarts.
     pub state_dir: Option<PathBuf>,
+    /// How often the inventory is saved while running.
+    pub save_every: Duration,
     /// The account to switch to after opening the capture, when started as root.
     pub user: Option<nix::unistd::User>,
 }
@@ -74,6 +77,11 @@ pub struct ApiSettings {
     /// A plain-HTTP listener for `/metrics` only.
     pub metrics_listen: Option<SocketAddr>,
 }
+
+/// Shortest and longest accepted saving period: more often would cost the pipeline more than it
+/// saves; less often than daily is a typo.
+const SAVE_EVERY: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(10)..=Duration::from_secs(86_400);
 
 /// Where the API listens when it is on and no address is given.
 const DEFAULT_API_LISTEN: &str = "127.0.0.1:9620";
@@ -284,6 +292,20 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
         .state_dir
         .clone()
         .or_else(|| file.state_dir.as_ref().map(|l| l.value.clone()));
+    let save_every = match &file.save_every {
+        None => Duration::from_secs(300),
+        Some(l) => match humantime::parse_duration(&l.value) {
+            Ok(d) if SAVE_EVERY.contains(&d) => d,
+            Ok(_) => {
+                errors.push(format!("{} {:?}: must be 10s to 1day", l.origin, l.value));
+                Duration::from_secs(300)
+            }
+            Err(e) => {
+                errors.push(format!("{} {:?}: {e}", l.origin, l.value));
+                Duration::from_secs(300)
+            }
+        },
+    };
     let user = file
         .user
         .as_ref()
@@ -346,6 +368,7 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
         live,
         api,
         state_dir,
+        save_every,
         user,
     })
 }

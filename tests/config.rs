@@ -146,3 +146,72 @@ fn run_refuses_a_bad_file_before_opening_a_capture() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no interface"));
 }
+
+#[test]
+fn api_state_and_account_settings_are_checked_with_file_and_line() {
+    let path = write(
+        "api",
+        "user = \"no-such-account-wt\"\n[api]\nlisten = \"127.0.0.1\"\ntls_cert = \"missing.pem\"\ntoken_file = \"no-token\"\n[state]\nsave_every = \"2s\"\n",
+    );
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}:1: user \"no-such-account-wt\": no such account"),
+        format!("{file}:3: api.listen \"127.0.0.1\": invalid socket address"),
+        format!("{file}:4: api.tls_cert: api.tls_cert and api.tls_key go together"),
+        format!("{file}:5: api.token_file"),
+        format!("{file}:7: state.save_every \"2s\": must be 10s to 1day"),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in {stderr}"
+        );
+    }
+
+    // TLS is the default: an API without certificates must say plain_http = true.
+    let path = write("api-plain", "[api]\nlisten = \"127.0.0.1:9620\"\n");
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            ":2: api.listen: the API needs api.tls_cert and api.tls_key, or api.plain_http = true"
+        ),
+        "{stderr}"
+    );
+
+    // A certificate file that holds no certificate is named.
+    let dir = path.parent().unwrap();
+    std::fs::write(dir.join("cert.pem"), "not a certificate\n").unwrap();
+    std::fs::write(dir.join("key.pem"), "not a key\n").unwrap();
+    let path = write(
+        "api-pem",
+        &format!(
+            "[api]\ntls_cert = \"{0}/cert.pem\"\ntls_key = \"{0}/key.pem\"\n",
+            dir.display()
+        ),
+    );
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}/cert.pem: no CERTIFICATE block", dir.display())),
+        "{stderr}"
+    );
+
+    // A token file with nothing in it is refused rather than accepting an empty token.
+    std::fs::write(dir.join("empty-token"), "\n").unwrap();
+    let path = write(
+        "api-token",
+        &format!(
+            "[api]\nplain_http = true\ntoken_file = \"{}/empty-token\"\n",
+            dir.display()
+        ),
+    );
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the file is empty or not ASCII"),
+        "{stderr}"
+    );
+}

@@ -73,6 +73,7 @@ pub struct Served {
     metrics_file: Option<PathBuf>,
     metrics_written: Option<Instant>,
     events_flushed: Instant,
+    state: Option<(PathBuf, Duration, Instant)>,
 }
 
 impl Served {
@@ -97,7 +98,14 @@ impl Served {
             metrics_file,
             metrics_written: None,
             events_flushed: Instant::now(),
+            state: None,
         }
+    }
+
+    /// Saves the inventory into `dir` every `every` while the pipeline runs (the caller saves it
+    /// once more at the end).
+    pub fn save_state_every(&mut self, dir: PathBuf, every: Duration) {
+        self.state = Some((dir, every, Instant::now()));
     }
 
     /// The metrics as of the latest report, in the text exposition format.
@@ -192,6 +200,17 @@ impl Observer for Served {
         self.queued.clone_from(&state.queued_batches);
         while let Ok(q) = self.queries.try_recv() {
             self.handle(q);
+        }
+        if let Some((dir, every, last)) = &mut self.state
+            && last.elapsed() >= *every
+        {
+            if let Err(e) = crate::inventory::state::save(dir, &self.inventory) {
+                eprintln!(
+                    "wiretally: {}: cannot save the inventory: {e}",
+                    dir.display()
+                );
+            }
+            *last = Instant::now();
         }
         if self.events_flushed.elapsed() >= EVENTS_FLUSH_EVERY {
             self.inventory.flush_events();
