@@ -518,3 +518,64 @@ fn prometheus_sees_unauthorized_activation_server_firing() {
     assert_eq!(firing["labels"]["sensor"], "lab");
     sensor.stop();
 }
+
+#[test]
+fn started_as_root_it_drops_to_the_configured_account_and_keeps_capturing() {
+    if let Some(why) = common::lab_missing(&["curl"]) {
+        eprintln!("SKIPPED started_as_root_it_drops_to_the_configured_account: {why}");
+        return;
+    }
+    let dir = common::temp_dir("daemon-user");
+    let api = free_port();
+    let config = dir.join("wiretally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "user = \"nobody\"\n[capture]\ninterfaces = [\"lo\"]\n[api]\nlisten = \"127.0.0.1:{api}\"\nplain_http = true\n"
+        ),
+    )
+    .unwrap();
+    let sensor = Sensor::start(None, &config);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).unwrap();
+    let ids = |key: &str| -> Vec<String> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let nobody = String::from_utf8(
+        Command::new("id")
+            .args(["-u", "nobody"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    // Real, effective, saved and filesystem ids are all the account's, and no capability is left.
+    assert_eq!(ids("Uid:"), vec![nobody.clone(); 4], "{status}");
+    assert_eq!(ids("CapEff:"), vec!["0000000000000000"], "{status}");
+    // The capture opened as root keeps delivering packets: the API's own traffic on lo.
+    let packets = || -> f64 {
+        let (_, body) = curl(None, &[&format!("http://127.0.0.1:{api}/metrics")]).unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix("wiretally_packets_total{"))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = packets();
+    assert!(
+        eventually(Duration::from_secs(10), || (packets() > first)
+            .then_some(()))
+        .is_some(),
+        "packets keep arriving after the switch"
+    );
+    let (_, stderr) = sensor.stop();
+    assert!(!stderr.contains("error"), "{stderr}");
+}
