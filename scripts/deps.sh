@@ -27,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# cargo-deb, for the package test.
+if [ "${1:-build}" = test ] && ! command -v cargo-deb >/dev/null; then
+  cargo install cargo-deb --locked --quiet
+fi
+
 # FoxIO's JA4 reference implementation, for the live TLS/QUIC test.
 if [ "${1:-build}" = test ] && [ ! -x target/ja4plus-venv/bin/ja4plus ]; then
   mkdir -p target
