@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=(libpcap-dev gcc libc6-dev)
-test=(dnsmasq udhcpc dnsutils curl iproute2 python3 python3-venv tcpdump procps openssl tshark chromium prometheus systemd)
+test=(dnsmasq udhcpc dnsutils curl iproute2 python3 python3-venv tcpdump procps openssl tshark chromium prometheus systemd logrotate)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;

@@ -23,7 +23,7 @@ fn missing() -> Option<String> {
     if run("id", &["-u"]).1.trim() != "0" {
         return Some("not root".into());
     }
-    for tool in ["dpkg", "cargo-deb", "systemd-analyze"] {
+    for tool in ["dpkg", "cargo-deb", "systemd-analyze", "logrotate"] {
         if !run("sh", &["-c", &format!("command -v {tool}")]).0 {
             return Some(format!("{tool} is not installed"));
         }
@@ -97,6 +97,8 @@ fn the_deb_installs_a_working_sensor_and_purges_cleanly() {
         );
         assert!(ok, "{verify}");
         assert!(Path::new("/usr/share/wiretally/prometheus/alerts.yml").is_file());
+        let (ok, rotate) = run("logrotate", &["--debug", "/etc/logrotate.d/wiretally"]);
+        assert!(ok && !rotate.contains("error"), "{rotate}");
     });
     let (purged, out) = run("dpkg", &["--purge", "wiretally"]);
     if let Err(e) = installed {
