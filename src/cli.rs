@@ -73,6 +73,9 @@ pub struct LiveFlags {
     /// Kernel capture buffer, MiB [default: 64].
     #[arg(long)]
     pub buffer_mib: Option<i32>,
+    /// Serve `/metrics` over plain HTTP on this address [config: api.metrics_listen].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
 }
 
 /// `signatures` subcommands.
@@ -137,7 +140,4 @@ pub struct Common {
     /// [config: state.dir].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Serve `/metrics` over plain HTTP on this address (for `run`) [config: api.metrics_listen].
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub metrics_listen: Option<String>,
 }

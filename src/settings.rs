@@ -179,6 +179,7 @@ fn load_signatures(dir: Option<PathBuf>, errors: &mut Vec<String>) -> signature:
 /// `live` is given for `run`.
 pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<String>> {
     let mut errors = Vec::new();
+    let metrics_flag = live.and_then(|l| l.metrics_listen.clone());
     let (file, file_read) = match &c.config {
         Some(path) => match config::read(path) {
             Ok(f) => (f, true),
@@ -287,7 +288,7 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
             }),
         _ => Policy::default(),
     };
-    let api = api_settings(c, &file, &mut errors);
+    let api = api_settings(metrics_flag.as_deref(), &file, &mut errors);
     let state_dir = c
         .state_dir
         .clone()
@@ -389,8 +390,12 @@ fn address(value: &str, origin: &str, errors: &mut Vec<String>) -> Option<Socket
 /// The API's settings: on when the file gives `api.listen`, a certificate or `plain_http`;
 /// TLS unless `plain_http = true`; certificates, CA and token read now, so a bad one stops
 /// the start (and `config check`) rather than the first client.
-fn api_settings(c: &Common, file: &config::Settings, errors: &mut Vec<String>) -> ApiSettings {
-    let metrics_listen = match (&c.metrics_listen, &file.metrics_listen) {
+fn api_settings(
+    metrics_flag: Option<&str>,
+    file: &config::Settings,
+    errors: &mut Vec<String>,
+) -> ApiSettings {
+    let metrics_listen = match (metrics_flag, &file.metrics_listen) {
         (Some(a), _) => address(a, "--metrics-listen", errors),
         (None, Some(l)) => address(&l.value, &l.origin, errors),
         (None, None) => None,
