@@ -4,7 +4,8 @@
 # a second namespace captures the other end. Each tool gets its own replays:
 #   - wiretally run --workers 2 (the daemon as deployed: event log, metrics file);
 #   - tcpdump -w /dev/null (libpcap with nothing behind it: the floor);
-#   - ndpiReader -i (nDPI 4.2, Debian's libndpi-bin).
+#   - ndpiReader -i (nDPI 4.2, Debian's libndpi-bin; it prints no drop counts, so its loss is the
+#     packets sent that it never counted).
 # For each run it prints packets sent (tcpreplay's count), captured, lost (libpcap's kernel and
 # interface drops, plus any packets sent that the tool never saw) and the tool's peak RSS.
 #
@@ -80,10 +81,10 @@ for run in $(seq "$RUNS"); do
     wait_for "$LOG/wiretally.err" "capturing on"
     replay
     sleep 2
-    pkill -TERM -f "wiretally run -i wtb-rx" || true
+    pkill -TERM -x wiretally || true
     wait "$pid" || true
     stats=$(grep "^libpcap: received" "$LOG/wiretally.err")
-    read -r kdrop idrop < <(echo "$stats" | awk -F'[ ,]+' '{ print $6, $11 }')
+    read -r kdrop idrop < <(echo "$stats" | awk -F'[ ,]+' '{ print $7, $11 }')
     read_pkts=$(awk '/^packets / { print $2; exit }' "$LOG/wiretally.err")
     record wiretally "$run" "$sent" "$read_pkts" "$kdrop" "$idrop" "$(peak_rss "$LOG/wiretally.time")"
 
@@ -94,7 +95,7 @@ for run in $(seq "$RUNS"); do
     wait_for "$LOG/tcpdump.err" "listening on"
     replay
     sleep 2
-    pkill -INT -f "tcpdump -i wtb-rx" || true
+    pkill -INT -x tcpdump || true
     wait "$pid" || true
     got=$(awk '/packets captured/ { print $1 }' "$LOG/tcpdump.err")
     kdrop=$(awk '/packets dropped by kernel/ { print $1 }' "$LOG/tcpdump.err")
@@ -102,18 +103,18 @@ for run in $(seq "$RUNS"); do
     record tcpdump "$run" "$sent" "$got" "$kdrop" "${idrop:-0}" "$(peak_rss "$LOG/tcpdump.time")"
 
     # ndpiReader: nDPI's own capture and dissection of the same replay.
-    ip netns exec "$RX" /usr/bin/time -v -o "$LOG/ndpi.time" ndpiReader -i wtb-rx -q \
+    ip netns exec "$RX" /usr/bin/time -v -o "$LOG/ndpi.time" ndpiReader -i wtb-rx \
         >"$LOG/ndpi.out" 2>&1 &
     pid=$!
     sleep 2
     replay
     sleep 2
-    pkill -INT -f "ndpiReader -i wtb-rx" || true
+    pkill -INT -x ndpiReader || true
     wait "$pid" || true
-    got=$(awk '/Total packets:|Ethernet bytes:/ && /Total packets/ { print $3; exit }' "$LOG/ndpi.out")
-    [ -n "$got" ] || got=$(grep -m1 -oE 'IP packets: *[0-9]+' "$LOG/ndpi.out" | grep -oE '[0-9]+$' || echo 0)
-    kdrop=$(grep -m1 -oE 'dropped[^0-9]*[0-9]+' "$LOG/ndpi.out" | grep -oE '[0-9]+$' || echo 0)
-    record ndpiReader "$run" "$sent" "$got" "$kdrop" 0 "$(peak_rss "$LOG/ndpi.time")"
+    # "IP packets: N of M packets total": M is every packet ndpiReader got from libpcap; it
+    # prints no drop counts, so its loss is what was sent and never reached it.
+    got=$(grep -m1 -oE 'of [0-9]+ +packets total' "$LOG/ndpi.out" | grep -oE '[0-9]+' || echo 0)
+    record ndpiReader "$run" "$sent" "$got" "?" "?" "$(peak_rss "$LOG/ndpi.time")"
 done
 
 echo

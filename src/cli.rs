@@ -61,7 +61,7 @@ pub enum ConfigAction {
 /// Flags of `run` (each overrides the configuration file's `[capture]` key).
 #[derive(Debug, Args, Default, Clone)]
 pub struct LiveFlags {
-    /// Interface to capture on (promiscuous, immediate mode) [config: capture.interfaces].
+    /// Interface to capture on (promiscuous) [config: capture.interfaces].
     #[arg(long, short = 'i')]
     pub interface: Option<String>,
     /// BPF filter expression [config: capture.bpf].

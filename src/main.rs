@@ -13,7 +13,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wiretally::capture::{Source, Waker};
+use wiretally::capture::Source;
 use wiretally::inventory::Inventory;
 use wiretally::inventory::state;
 use wiretally::metrics::Metrics;
@@ -63,12 +63,9 @@ fn write_metrics(out: &MetricsOut, counters: &Counters, inventory: &Inventory) -
         .with_context(|| format!("{}: cannot write metrics", path.display()))
 }
 
-/// Stops the capture loop on SIGINT or SIGTERM: a thread waits for the signal, sets the flag the
-/// loop checks and wakes a live capture blocked in libpcap. With `reload`, SIGHUP calls it.
-fn on_signals(
-    waker: Option<Waker>,
-    reload: Option<Box<dyn Fn() + Send>>,
-) -> Result<Arc<AtomicBool>> {
+/// Stops the capture loop on SIGINT or SIGTERM: a thread waits for the signal and sets the flag
+/// the loop checks (a live read waits 100 ms at most). With `reload`, SIGHUP calls it.
+fn on_signals(reload: Option<Box<dyn Fn() + Send>>) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGHUP]).context("installing a signal handler")?;
@@ -82,9 +79,6 @@ fn on_signals(
                     (SIGHUP, None) => {}
                     _ => {
                         flag.store(true, Ordering::Relaxed);
-                        if let Some(w) = &waker {
-                            w.wake();
-                        }
                         return;
                     }
                 }
@@ -125,7 +119,7 @@ fn save_state(s_dir: &Option<std::path::PathBuf>, inventory: &Inventory) -> Resu
 
 /// Runs `analyze`; returns whether every file was read whole.
 fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
-    let stop = on_signals(None, None)?;
+    let stop = on_signals(None)?;
     let inventory = inventory_for(&mut s, false)?;
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
@@ -279,7 +273,7 @@ fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
     drop_privileges(&s.user)?;
     let (queries, requests) = std::sync::mpsc::sync_channel(QUERY_QUEUE);
     let reload = reloader(common, flags, s.events.clone(), queries.clone());
-    let stop = on_signals(source.waker(), Some(reload))?;
+    let stop = on_signals(Some(reload))?;
     let inventory = inventory_for(&mut s, true)?;
     let metrics = Metrics::new(&s.metrics.sensor_name, s.metrics.loaded_at)
         .context("building the metrics")?;

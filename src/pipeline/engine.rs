@@ -161,6 +161,7 @@ impl<O: Observer> Engine<O> {
             }
             let packet = match source.read()? {
                 Read::Packet(p) => p,
+                Read::Empty => continue,
                 Read::Idle => {
                     let now = Timestamp(
                         std::time::SystemTime::now()
