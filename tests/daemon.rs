@@ -341,6 +341,16 @@ fn reload_reopen_and_restart_keep_the_inventory() {
     );
     let mac = host["mac"].as_str().unwrap().to_string();
     assert_eq!(json(&format!("/api/v1/hosts/{mac}"))["ip"], ip.as_str());
+    // Paging over the one office host: the first page holds it, the next is empty.
+    let page = json("/api/v1/hosts?category=office&limit=1");
+    assert_eq!(
+        (page["total"].as_u64(), page["limit"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(page["hosts"][0]["ip"], ip.as_str());
+    let next = json("/api/v1/hosts?category=office&limit=1&offset=1");
+    assert_eq!(next["total"].as_u64(), Some(1));
+    assert!(next["hosts"].as_array().unwrap().is_empty(), "{next}");
     let products = json("/api/v1/products");
     assert!(
         products["products"]

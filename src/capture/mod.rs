@@ -180,7 +180,7 @@ impl Source {
     /// mode stays off: libpcap then uses TPACKET_V3, whose blocks pack packets of any size into
     /// the ring and are handed over when full or after [`LIVE_READ_TIMEOUT_MS`]. In immediate
     /// mode it falls back to TPACKET_V2, whose fixed snaplen-sized slots hold about a thousand
-    /// packets in 64 MiB; benches/live-loss.sh lost 0.46 % of a 700 kpps replay that way and
+    /// packets in 64 MiB; benches/live-loss.sh lost 0.46 % of a 620 kpps replay that way and
     /// none without it.
     pub fn open_live(opts: &LiveOptions) -> Result<Self, CaptureError> {
         let open_err = |e: pcap::Error| CaptureError::OpenInterface {

@@ -56,6 +56,52 @@ pub struct HostFilter {
     pub product: Option<String>,
     /// Hosts with an alert: of this kind, or of any kind when `Some(None)`.
     pub alert: Option<Option<AlertKind>>,
+    /// Which of the matching hosts.
+    pub page: Page,
+}
+
+/// Which slice of a long list an answer holds: `offset` and `limit` parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Items skipped.
+    pub offset: usize,
+    /// Items given at most.
+    pub limit: usize,
+}
+
+/// Items per answer unless `limit` says otherwise, and the most it may say: an answer stays a
+/// few megabytes however large the inventory.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// The largest `limit` accepted.
+pub const MAX_LIMIT: usize = 10_000;
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            offset: 0,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Reads `offset` and `limit`.
+fn page(p: &BTreeMap<String, String>) -> Result<Page, Answer> {
+    let number = |key: &str, default: usize, max: usize| -> Result<usize, Answer> {
+        match p.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max && (key != "limit" || *n > 0))
+                .ok_or_else(|| {
+                    Answer::error(400, &format!("{key} {v:?}: a whole number up to {max}"))
+                }),
+        }
+    };
+    Ok(Page {
+        offset: number("offset", 0, usize::MAX)?,
+        limit: number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
+    })
 }
 
 /// How `/api/v1/hosts/{key}` names a host.
@@ -81,7 +127,7 @@ pub enum Request {
     /// `/api/v1/products`.
     Products,
     /// `/api/v1/alerts`, optionally of one kind.
-    Alerts(Option<AlertKind>),
+    Alerts(Option<AlertKind>, Page),
 }
 
 /// Decodes `%XX` escapes and `+` in a query value; `None` when an escape is broken or the result
@@ -162,7 +208,7 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
         ["metrics"] => parameters(query, &[]).map(|_| Request::Metrics)?,
         ["readyz"] => parameters(query, &[]).map(|_| Request::Ready)?,
         ["api", "v1", "hosts"] => {
-            let p = parameters(query, &["category", "product", "alert"])?;
+            let p = parameters(query, &["category", "product", "alert", "offset", "limit"])?;
             let category = match p.get("category") {
                 None => None,
                 Some(c) => Some(
@@ -194,6 +240,7 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
                 category,
                 product: p.get("product").cloned(),
                 alert,
+                page: page(&p)?,
             })
         }
         ["api", "v1", "hosts", key] => {
@@ -212,16 +259,17 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
         }
         ["api", "v1", "products"] => parameters(query, &[]).map(|_| Request::Products)?,
         ["api", "v1", "alerts"] => {
-            let p = parameters(query, &["kind"])?;
-            match p.get("kind") {
-                None => Request::Alerts(None),
-                Some(k) => Request::Alerts(Some(alert_kind(k).ok_or_else(|| {
+            let p = parameters(query, &["kind", "offset", "limit"])?;
+            let kind = match p.get("kind") {
+                None => None,
+                Some(k) => Some(alert_kind(k).ok_or_else(|| {
                     Answer::error(
                         400,
                         &format!("unknown alert kind {k:?}; one of: {}", kinds()),
                     )
-                })?)),
-            }
+                })?),
+            };
+            Request::Alerts(kind, page(&p)?)
         }
         _ => return Err(Answer::error(404, &format!("no such path: {path}"))),
     };
@@ -278,14 +326,26 @@ pub fn answer(
             {
                 return Answer::error(400, &format!("no product {id:?} in the signature packs"));
             }
+            let mut total = 0;
             let hosts: Vec<serde_json::Value> = inv
                 .hosts
                 .all()
                 .into_iter()
                 .filter(|h| matches(inv, h, filter))
+                .inspect(|_| total += 1)
+                .skip(filter.page.offset)
+                .take(filter.page.limit)
                 .map(|h| report::host_json(inv, h))
                 .collect();
-            Answer::json(200, &serde_json::json!({ "hosts": hosts }))
+            Answer::json(
+                200,
+                &serde_json::json!({
+                    "hosts": hosts,
+                    "total": total,
+                    "offset": filter.page.offset,
+                    "limit": filter.page.limit,
+                }),
+            )
         }
         Request::Host(key) => {
             let all = inv.hosts.all();
@@ -307,14 +367,23 @@ pub fn answer(
             }
         }
         Request::Products => Answer::json(200, &report::products_document(inv)),
-        Request::Alerts(kind) => {
-            let alerts: Vec<_> = inv
+        Request::Alerts(kind, page) => {
+            let matching: Vec<_> = inv
                 .alerts
                 .all()
                 .iter()
                 .filter(|a| kind.is_none_or(|k| a.kind == k))
                 .collect();
-            Answer::json(200, &serde_json::json!({ "alerts": alerts }))
+            let alerts: Vec<_> = matching.iter().skip(page.offset).take(page.limit).collect();
+            Answer::json(
+                200,
+                &serde_json::json!({
+                    "alerts": alerts,
+                    "total": matching.len(),
+                    "offset": page.offset,
+                    "limit": page.limit,
+                }),
+            )
         }
     }
 }
@@ -332,18 +401,23 @@ mod tests {
                 category: Some(Category::Office),
                 product: None,
                 alert: Some(None),
+                page: Page::default(),
             }))
         );
         assert_eq!(
             parse(
                 "GET",
                 "/api/v1/hosts",
-                "product=microsoft.office&alert=license_overuse"
+                "product=microsoft.office&alert=license_overuse&offset=20&limit=10"
             ),
             Ok(Request::Hosts(HostFilter {
                 category: None,
                 product: Some("microsoft.office".into()),
                 alert: Some(Some(AlertKind::LicenseOveruse)),
+                page: Page {
+                    offset: 20,
+                    limit: 10
+                },
             }))
         );
         assert_eq!(
@@ -356,7 +430,10 @@ mod tests {
         );
         assert_eq!(
             parse("GET", "/api/v1/alerts", "kind=unlicensed_product"),
-            Ok(Request::Alerts(Some(AlertKind::UnlicensedProduct)))
+            Ok(Request::Alerts(
+                Some(AlertKind::UnlicensedProduct),
+                Page::default()
+            ))
         );
     }
 
@@ -374,5 +451,8 @@ mod tests {
         assert_eq!(status("GET", "/api/v1/hosts/not-a-host", ""), 400);
         assert_eq!(status("GET", "/api/v1/alerts", "kind=all"), 400);
         assert_eq!(status("GET", "/metrics", "x=1"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "limit=0"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "limit=10001"), 400);
+        assert_eq!(status("GET", "/api/v1/alerts", "offset=-1"), 400);
     }
 }
