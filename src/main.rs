@@ -22,7 +22,7 @@ use wiretally::pipeline::stats::Counters;
 use wiretally::report;
 use wiretally::sd_notify;
 use wiretally::serve::http::Endpoint;
-use wiretally::serve::{self, QUERY_QUEUE, Queries, Query, Reload, Served};
+use wiretally::serve::{self, Heartbeat, QUERY_QUEUE, Queries, Query, Reload, Served};
 use wiretally::signature;
 
 /// Exit status for bad flags or configuration (BSD sysexits EX_USAGE).
@@ -31,19 +31,11 @@ const EXIT_USAGE: u8 = 64;
 /// Opens the event log: stdout for `-`, else the file, emptied first by `analyze` and
 /// appended to by `run` (a restarted daemon keeps what it wrote before).
 fn event_writer(dest: &Option<String>, append: bool) -> Result<Option<Box<dyn Write + Send>>> {
-    Ok(match dest.as_deref() {
-        None => None,
-        Some("-") => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
-        Some(path) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(append)
-                .truncate(!append)
-                .open(path)
-                .with_context(|| format!("{path}: cannot open the event log"))?;
-            Some(Box::new(std::io::BufWriter::new(f)))
-        }
+    serve::open_event_log(dest.as_deref(), append).with_context(|| {
+        format!(
+            "{}: cannot open the event log",
+            dest.as_deref().unwrap_or_default()
+        )
     })
 }
 
@@ -140,7 +132,7 @@ fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
                     path.display()
                 );
             }
-            Ok(Ended::Stopped) => break,
+            Ok(Ended::Stopped | Ended::WorkerLost) => break,
             Err(e) => {
                 eprintln!("wiretally: {e}");
                 all_ok = false;
@@ -148,15 +140,17 @@ fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
         }
     }
     let (mut inventory, counters) = engine.finish();
-    inventory.close().context("writing events")?;
+    // The inventory and metrics are kept even when the event log failed.
+    let events = inventory.close().context("writing events");
+    save_state(&s.state_dir, &inventory)?;
+    write_metrics(&s.metrics, &counters, &inventory)?;
+    events?;
     if s.json {
         println!("{}", report::inventory_document(&inventory, &counters));
     } else if s.events.is_none() {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, None));
-    write_metrics(&s.metrics, &counters, &inventory)?;
-    save_state(&s.state_dir, &inventory)?;
     Ok(all_ok && counters.worker_panics == 0)
 }
 
@@ -184,34 +178,44 @@ fn endpoints(api: &mut ApiSettings) -> Result<Vec<Endpoint>> {
     Ok(out)
 }
 
-/// The SIGHUP handler: loads flags, file and packs again and hands them to the output thread,
-/// or counts a failure there and keeps the running set. The event log is reopened either way
-/// (after logrotate moved it).
-fn reloader(
-    common: Common,
-    live: LiveFlags,
-    old_events: Option<String>,
-    queries: Queries,
-) -> Box<dyn Fn() + Send> {
-    Box::new(move || match settings::resolve(&common, Some(&live)) {
-        Ok(new) => match event_writer(&new.events, true) {
-            Ok(events) => {
-                let reload = Reload {
-                    signatures: new.signatures,
-                    policy: new.policy,
-                    min_confidence: new.limits.min_confidence,
-                    events,
-                    loaded_at: new.metrics.loaded_at,
-                };
-                let _ = queries.send(Query::Reload(Box::new(reload)));
+/// How long the signal thread tries to hand a reload to the output thread before it gives up.
+const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hands a query to the output thread, retrying while the queue is full for up to
+/// [`RELOAD_WAIT`]; says so when it cannot.
+fn hand_over(queries: &Queries, mut query: Query) {
+    let deadline = std::time::Instant::now() + RELOAD_WAIT;
+    loop {
+        match queries.try_send(query) {
+            Ok(()) => return,
+            Err(std::sync::mpsc::TrySendError::Full(q)) if std::time::Instant::now() < deadline => {
+                query = q;
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(e) => {
-                eprintln!("wiretally: reload failed, keeping the running configuration: {e:#}");
-                let _ = queries.send(Query::ReloadFailed(
-                    event_writer(&old_events, true).ok().flatten(),
-                ));
+            Err(_) => {
+                eprintln!("wiretally: the pipeline did not take the reload; nothing changed.");
+                return;
             }
-        },
+        }
+    }
+}
+
+/// The SIGHUP handler: loads flags, file and packs again (not the API's certificates and token,
+/// which take effect at the next start) and hands them to the output thread, or counts a
+/// failure there and keeps the running set. The event log is reopened either way (after
+/// logrotate moved it).
+fn reloader(common: Common, live: LiveFlags, queries: Queries) -> Box<dyn Fn() + Send> {
+    Box::new(move || match settings::resolve_reload(&common, &live) {
+        Ok(new) => hand_over(
+            &queries,
+            Query::Reload(Box::new(Reload {
+                signatures: new.signatures,
+                policy: new.policy,
+                min_confidence: new.limits.min_confidence,
+                events: new.events,
+                loaded_at: new.metrics.loaded_at,
+            })),
+        ),
         Err(errors) => {
             for e in &errors {
                 eprintln!("wiretally: {e}");
@@ -220,20 +224,25 @@ fn reloader(
                 "wiretally: reload failed ({} problem(s)), keeping the running configuration.",
                 errors.len()
             );
-            let _ = queries.send(Query::ReloadFailed(
-                event_writer(&old_events, true).ok().flatten(),
-            ));
+            hand_over(&queries, Query::ReloadFailed);
         }
     })
 }
 
-/// Switches to `user` (its group, no supplementary groups) when running as root; the capture
-/// and the listeners are already open.
+/// Switches to `user` (its own group only) when running as root; the capture and the
+/// listeners are already open.
 fn drop_privileges(user: &Option<nix::unistd::User>) -> Result<()> {
     let Some(user) = user else {
         return Ok(());
     };
     if !nix::unistd::geteuid().is_root() {
+        if nix::unistd::geteuid() != user.uid {
+            eprintln!(
+                "wiretally: warning: not started as root, so staying uid {} instead of switching to {}.",
+                nix::unistd::geteuid(),
+                user.name
+            );
+        }
         return Ok(());
     }
     nix::unistd::setgroups(&[user.gid]).context("setgroups")?;
@@ -243,20 +252,19 @@ fn drop_privileges(user: &Option<nix::unistd::User>) -> Result<()> {
     Ok(())
 }
 
-/// Pings systemd's watchdog while the output thread answers: a stuck pipeline stops the pings
-/// and systemd restarts the service.
+/// Pings systemd's watchdog while the output thread keeps reporting: a stuck pipeline stops
+/// the pings and systemd restarts the service.
 fn watchdog(
     notifier: Arc<sd_notify::Notifier>,
     every: std::time::Duration,
-    queries: Queries,
+    heartbeat: Arc<Heartbeat>,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
     std::thread::Builder::new()
         .name("wiretally-watchdog".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let (tx, rx) = std::sync::mpsc::channel();
-                if queries.try_send(Query::Ping(tx)).is_ok() && rx.recv_timeout(every).is_ok() {
+                if heartbeat.age() < every.max(serve::READY_WITHIN) {
                     notifier.send("WATCHDOG=1");
                 }
                 std::thread::sleep(every);
@@ -268,59 +276,73 @@ fn watchdog(
 
 fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
     let opts = s.live.take().context("no capture settings")?;
+    let (queries, requests) = std::sync::mpsc::sync_channel(QUERY_QUEUE);
+    let stop = on_signals(Some(reloader(common, flags, queries.clone())))?;
     let listeners = endpoints(&mut s.api)?;
     let mut source = Source::open_live(&opts)?;
     drop_privileges(&s.user)?;
-    let (queries, requests) = std::sync::mpsc::sync_channel(QUERY_QUEUE);
-    let reload = reloader(common, flags, s.events.clone(), queries.clone());
-    let stop = on_signals(Some(reload))?;
     let inventory = inventory_for(&mut s, true)?;
     let metrics = Metrics::new(&s.metrics.sensor_name, s.metrics.loaded_at)
         .context("building the metrics")?;
+    let heartbeat = Heartbeat::new();
     let mut served = Served::new(
         inventory,
         metrics,
         requests,
+        Arc::clone(&heartbeat),
         Some(opts.interface.clone()),
+        s.events.clone(),
         s.metrics.file.clone(),
     );
     if let Some(dir) = &s.state_dir {
         served.save_state_every(dir.clone(), s.save_every);
     }
     let mut engine = Engine::start(s.engine, served);
-    serve::http::spawn(listeners, queries.clone()).context("starting the HTTP server")?;
+    serve::http::spawn(listeners, queries, Arc::clone(&heartbeat))
+        .context("starting the HTTP server")?;
     eprintln!("wiretally: capturing on {}.", source.name());
     let notifier = sd_notify::Notifier::from_env().map(Arc::new);
     if let Some(n) = &notifier {
         n.send(&format!("READY=1\nSTATUS=capturing on {}", source.name()));
         if let Some(every) = sd_notify::watchdog_interval() {
-            watchdog(Arc::clone(n), every, queries.clone(), Arc::clone(&stop))?;
+            watchdog(
+                Arc::clone(n),
+                every,
+                Arc::clone(&heartbeat),
+                Arc::clone(&stop),
+            )?;
         }
     }
     let result = engine.feed(&mut source, &stop);
+    heartbeat.set_capturing(false);
     if let Some(n) = &notifier {
         n.send("STOPPING=1");
     }
-    let live = source.stats();
     let (mut served, counters) = engine.finish();
-    served.final_capture_stats(live);
-    served.inventory.close().context("writing events")?;
+    served.final_capture_stats(source.stats());
+    let live = served.capture_totals();
+    // The inventory and metrics are kept even when the event log failed.
+    let events = served.inventory.close().context("writing events");
+    served.mark_stopped();
     if let Err(e) = served.write_metrics_file() {
         eprintln!("wiretally: cannot write the metrics file: {e}");
     }
     let (inventory, _) = served.into_parts();
     save_state(&s.state_dir, &inventory)?;
+    events?;
     if s.json {
         println!("{}", report::inventory_document(&inventory, &counters));
     } else if s.events.is_none() {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, live));
-    result?;
-    if counters.worker_panics > 0 {
-        anyhow::bail!("{} worker thread(s) panicked", counters.worker_panics);
+    match result? {
+        Ended::WorkerLost => anyhow::bail!("a worker thread stopped; the sensor stops with it"),
+        _ if counters.worker_panics > 0 => {
+            anyhow::bail!("{} worker thread(s) panicked", counters.worker_panics)
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Runs `signatures check`.

@@ -6,7 +6,7 @@
 //! series stays bounded by products, categories, alert kinds and interfaces). Counters mirror
 //! totals the pipeline already keeps, so an update adds the difference.
 
-use crate::capture::CaptureStats;
+use crate::capture::CaptureTotals;
 use crate::inventory::Inventory;
 use crate::inventory::alerts::AlertKind;
 use crate::pipeline::stats::Counters;
@@ -229,22 +229,19 @@ impl Metrics {
 
     /// Copies the pipeline's counters, libpcap's statistics per interface and the inventory's
     /// totals into the metrics.
-    pub fn update(&self, c: &Counters, inv: &Inventory, live: &[(String, CaptureStats)]) {
+    pub fn update(&self, c: &Counters, inv: &Inventory, live: &[(String, CaptureTotals)]) {
         catch_up(&self.packets, c.packets);
         catch_up(&self.bytes, c.bytes);
         for (interface, stats) in live {
             let i = [interface.as_str()];
-            catch_up(
-                &self.capture_packets.with_label_values(&i),
-                u64::from(stats.received),
-            );
+            catch_up(&self.capture_packets.with_label_values(&i), stats.received);
             catch_up(
                 &self.kernel_drops.with_label_values(&i),
-                u64::from(stats.dropped_by_kernel),
+                stats.dropped_by_kernel,
             );
             catch_up(
                 &self.interface_drops.with_label_values(&i),
-                u64::from(stats.dropped_by_interface),
+                stats.dropped_by_interface,
             );
         }
         for (reason, n) in c.decode_errors_by_reason() {
@@ -260,11 +257,8 @@ impl Metrics {
         for (kind, n) in inv.event_counts() {
             catch_up(&self.events.with_label_values(&[kind]), n);
         }
-        for (kind, n) in inv.alerts.counts() {
-            catch_up(
-                &self.alerts_raised.with_label_values(&[kind.as_str()]),
-                n as u64,
-            );
+        for (kind, n) in inv.alerts.raised_here() {
+            catch_up(&self.alerts_raised.with_label_values(&[kind.as_str()]), n);
         }
         for kind in AlertKind::ALL {
             self.alerts_raised.with_label_values(&[kind.as_str()]);

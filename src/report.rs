@@ -1,7 +1,7 @@
 //! Human-readable output: the per-host summary and the run statistics.
 
 use crate::app::DATAGRAM_PARSERS;
-use crate::capture::CaptureStats;
+use crate::capture::CaptureTotals;
 use crate::inventory::Inventory;
 use crate::inventory::alerts::Alert;
 use crate::inventory::hosts::Host;
@@ -129,7 +129,7 @@ pub fn host_summary(inv: &Inventory) -> String {
 }
 
 /// Run statistics for stderr.
-pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureStats>) -> String {
+pub fn statistics(c: &Counters, inv: &Inventory, live: Option<CaptureTotals>) -> String {
     let mut s = format!(
         "packets {} ({} bytes), non-IP {}, flows {} (timed out {}, evicted {}, at most {} at once), events {}",
         c.packets,

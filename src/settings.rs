@@ -178,6 +178,21 @@ fn load_signatures(dir: Option<PathBuf>, errors: &mut Vec<String>) -> signature:
 /// Merges flags, the configuration file `c.config` names and defaults, and checks the result.
 /// `live` is given for `run`.
 pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<String>> {
+    resolve_with(c, live, false)
+}
+
+/// Like [`resolve`] for `run`, for a SIGHUP reload: the API's certificates, key, CA and token and
+/// the account are not read again (they take effect at the next start, and the files may be
+/// unreadable once privileges are dropped).
+pub fn resolve_reload(c: &Common, live: &LiveFlags) -> Result<Settings, Vec<String>> {
+    resolve_with(c, Some(live), true)
+}
+
+fn resolve_with(
+    c: &Common,
+    live: Option<&LiveFlags>,
+    reload: bool,
+) -> Result<Settings, Vec<String>> {
     let mut errors = Vec::new();
     let metrics_flag = live.and_then(|l| l.metrics_listen.clone());
     let (file, file_read) = match &c.config {
@@ -288,7 +303,11 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
             }),
         _ => Policy::default(),
     };
-    let api = api_settings(metrics_flag.as_deref(), &file, &mut errors);
+    let api = if reload {
+        ApiSettings::default()
+    } else {
+        api_settings(metrics_flag.as_deref(), &file, &mut errors)
+    };
     let state_dir = c
         .state_dir
         .clone()
@@ -307,10 +326,8 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
             }
         },
     };
-    let user = file
-        .user
-        .as_ref()
-        .and_then(|u| match nix::unistd::User::from_name(&u.value) {
+    let user = file.user.as_ref().filter(|_| !reload).and_then(|u| {
+        match nix::unistd::User::from_name(&u.value) {
             Ok(Some(user)) => Some(user),
             Ok(None) => {
                 errors.push(format!("{} {:?}: no such account", u.origin, u.value));
@@ -320,7 +337,8 @@ pub fn resolve(c: &Common, live: Option<&LiveFlags>) -> Result<Settings, Vec<Str
                 errors.push(format!("{} {:?}: {e}", u.origin, u.value));
                 None
             }
-        });
+        }
+    });
     if !errors.is_empty() {
         return Err(errors);
     }

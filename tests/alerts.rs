@@ -661,3 +661,85 @@ fn an_srv_answer_is_judged_by_name_only() {
     let doc = document(&[&capture], Some(&addresses), "127.0.0.0/8");
     assert!(doc["alerts"].as_array().unwrap().is_empty(), "{doc}");
 }
+
+#[test]
+fn an_address_learnt_for_an_authorized_name_survives_a_restart_while_the_name_stays_listed() {
+    // Monday the client looks kms.campus.example up; Wednesday, after a restart of the sensor,
+    // it renews its activation at the address it was given.
+    let kms_host = [10, 9, 0, 201];
+    let dir = temp_dir("kms-restart");
+    let lookup = dir.join("monday.pcap");
+    write_pcap(
+        &lookup,
+        1,
+        &[
+            udp(
+                0,
+                (PC, 53001),
+                (RESOLVER, 53),
+                &dns_query(2, "kms.campus.example", 1),
+            ),
+            udp(
+                10,
+                (RESOLVER, 53),
+                (PC, 53001),
+                &dns_answer_a(2, "kms.campus.example", kms_host, 60),
+            ),
+        ],
+    );
+    let renewal = dir.join("wednesday.pcap");
+    write_pcap(
+        &renewal,
+        1,
+        &common::kms::activation(
+            (PC, 50302),
+            (kms_host, 1688),
+            2 * 86_400 * 1_000_000,
+            mac(6),
+        ),
+    );
+    let run = |capture: &Path, state: &Path, authorized: &str| -> Value {
+        let conf = config(
+            &format!("kms-restart-{authorized}"),
+            &format!("[activation]\nauthorized_kms = [\"{authorized}\"]\n"),
+            &[],
+        );
+        let out = wiretally(&[
+            "analyze",
+            "--json",
+            "--signatures",
+            PACKS,
+            "--home-net",
+            "10.0.0.0/8",
+            "--config",
+            conf.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            capture.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let kms_alerts = |doc: &Value| alerts(doc, "unauthorized_activation_server").len();
+
+    // Without what Monday's run learnt, Wednesday's renewal looks unauthorized.
+    assert_eq!(
+        kms_alerts(&run(&renewal, &dir.join("fresh"), "kms.campus.example")),
+        1
+    );
+    // With Monday's state restored, the address is still the campus host's.
+    let kept = dir.join("kept");
+    run(&lookup, &kept, "kms.campus.example");
+    assert_eq!(kms_alerts(&run(&renewal, &kept, "kms.campus.example")), 0);
+    // Once the name is off the list, its learnt address no longer authorizes anything.
+    let dropped = dir.join("dropped");
+    run(&lookup, &dropped, "kms.campus.example");
+    assert_eq!(
+        kms_alerts(&run(&renewal, &dropped, "kms2.campus.example")),
+        1
+    );
+}

@@ -109,3 +109,27 @@ fn the_inventory_survives_a_restart_and_changed_packs() {
         "{\"format\": \"something else\""
     );
 }
+
+#[test]
+fn a_failing_event_log_does_not_cost_the_inventory() {
+    let dir = temp_dir("state-full");
+    let state = dir.join("state");
+    let lab = Path::new(ROOT).join("tests/data/lab.pcap");
+    let out = wiretally(&[
+        "analyze",
+        "--home-net",
+        "198.18.0.0/15",
+        "--events",
+        "/dev/full",
+        "--state-dir",
+        state.to_str().unwrap(),
+        lab.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a full disk is an error: {stderr}");
+    assert!(stderr.contains("writing events"), "{stderr}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("inventory.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["hosts"].as_array().unwrap().len(), 2);
+}

@@ -140,3 +140,78 @@ fn run_notifies_readiness_watchdog_and_stopping() {
     }
     assert!(sensor.wait().unwrap().success());
 }
+
+#[test]
+fn the_watchdog_keeps_pinging_while_clients_flood_the_listeners() {
+    if let Some(why) = common::lab_missing(&[]) {
+        eprintln!("SKIPPED the_watchdog_keeps_pinging_while_clients_flood_the_listeners: {why}");
+        return;
+    }
+    let dir = common::temp_dir("sd-flood");
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sensor = Command::new(env!("CARGO_BIN_EXE_wiretally"))
+        .args(["run", "--interface", "lo", "--bpf", "tcp port 9"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "2000000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("READY=1");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("READY=1"));
+
+    // 48 clients ask for /metrics and /readyz as fast as they can for 6 s: more than the
+    // listener's connection and in-flight limits.
+    let until = std::time::Instant::now() + Duration::from_secs(6);
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<_> = (0..48)
+        .map(|i| {
+            let answered = std::sync::Arc::clone(&answered);
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let path = if i % 2 == 0 { "/metrics" } else { "/readyz" };
+                while std::time::Instant::now() < until {
+                    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                        continue;
+                    };
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = write!(c, "GET {path} HTTP/1.0\r\n\r\n");
+                    let mut reply = Vec::new();
+                    let _ = c.read_to_end(&mut reply);
+                    if reply.starts_with(b"HTTP/1.0 200") {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut pings = 0;
+    while std::time::Instant::now() < until {
+        if let Ok(n) = socket.recv(&mut buf)
+            && &buf[..n] == b"WATCHDOG=1"
+        {
+            pings += 1;
+        }
+    }
+    for c in clients {
+        c.join().unwrap();
+    }
+    // One ping a second is due; the flood must not stop them (nor every answer).
+    assert!(pings >= 4, "{pings} watchdog pings in 6 s under the flood");
+    assert!(answered.load(std::sync::atomic::Ordering::Relaxed) > 100);
+    let _ = Command::new("kill")
+        .args(["-TERM", &sensor.id().to_string()])
+        .status();
+    assert!(sensor.wait().unwrap().success());
+}

@@ -111,6 +111,35 @@ pub struct CaptureStats {
     pub dropped_by_interface: u32,
 }
 
+/// libpcap's counts as 64-bit totals. libpcap's own counters are 32 bits and wrap (after about
+/// 1.7 hours at 700 kpps); each reading adds its difference from the one before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureTotals {
+    /// Packets received by the filter.
+    pub received: u64,
+    /// Packets dropped because the kernel buffer was full.
+    pub dropped_by_kernel: u64,
+    /// Packets dropped by the interface or its driver.
+    pub dropped_by_interface: u64,
+    last: CaptureStats,
+}
+
+impl CaptureTotals {
+    /// Adds what a new reading counted since the previous one.
+    pub fn advance(&mut self, now: CaptureStats) {
+        self.received += u64::from(now.received.wrapping_sub(self.last.received));
+        self.dropped_by_kernel += u64::from(
+            now.dropped_by_kernel
+                .wrapping_sub(self.last.dropped_by_kernel),
+        );
+        self.dropped_by_interface += u64::from(
+            now.dropped_by_interface
+                .wrapping_sub(self.last.dropped_by_interface),
+        );
+        self.last = now;
+    }
+}
+
 /// Live capture settings.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -293,5 +322,26 @@ fn pcap_reason(e: &pcap::Error) -> String {
     match e {
         pcap::Error::PcapError(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_carry_on_past_libpcaps_32_bit_wrap() {
+        let mut t = CaptureTotals::default();
+        let reading = |received, kernel| CaptureStats {
+            received,
+            dropped_by_kernel: kernel,
+            dropped_by_interface: 0,
+        };
+        t.advance(reading(u32::MAX - 9, 5));
+        t.advance(reading(u32::MAX - 9, 5));
+        assert_eq!(t.received, u64::from(u32::MAX - 9));
+        t.advance(reading(20, 7));
+        assert_eq!(t.received, u64::from(u32::MAX) + 21);
+        assert_eq!(t.dropped_by_kernel, 7);
     }
 }

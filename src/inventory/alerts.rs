@@ -174,6 +174,9 @@ pub struct Alerts {
     by_host: HashMap<IpAddr, Vec<usize>>,
     /// Alerts not kept because the table was full.
     pub dropped: u64,
+    /// New alerts raised by this process, per kind (restored ones not counted), for counters
+    /// that must not go back when a restart restores fewer alerts than were raised.
+    raised_here: [u64; 4],
 }
 
 impl Alerts {
@@ -210,6 +213,9 @@ impl Alerts {
         if self.list.len() >= MAX_ALERTS {
             self.dropped += 1;
             return None;
+        }
+        if let Some(i) = AlertKind::ALL.iter().position(|k| *k == r.kind) {
+            self.raised_here[i] += 1;
         }
         self.index.insert(key, self.list.len());
         self.by_base.entry(base).or_insert(self.list.len());
@@ -265,6 +271,11 @@ impl Alerts {
             .into_iter()
             .flatten()
             .filter_map(|&i| self.list.get(i))
+    }
+
+    /// New alerts of each kind this process raised (restored alerts not counted).
+    pub fn raised_here(&self) -> [(AlertKind, u64); 4] {
+        std::array::from_fn(|i| (AlertKind::ALL[i], self.raised_here[i]))
     }
 
     /// Alerts of each kind.

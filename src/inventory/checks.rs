@@ -81,24 +81,35 @@ impl Inventory {
             (false, &self.policy.authorized_kms),
             (true, &self.policy.authorized_license_servers),
         ];
-        let learnt: Vec<(bool, IpAddr, Option<u16>)> = lists
+        let learnt: Vec<(super::AuthorizedAddress, Box<str>)> = lists
             .into_iter()
             .flat_map(|(license, list)| {
-                names
-                    .iter()
-                    .flat_map(move |n| list.ports_of_name(n))
-                    .map(move |port| (license, addr, port))
+                names.iter().flat_map(move |n| {
+                    list.ports_of_name(n)
+                        .map(move |port| ((license, addr, port), Box::from(*n)))
+                })
             })
             .collect();
-        for item in learnt {
+        for (item, name) in learnt {
             if self.authorized_addresses.len() >= MAX_AUTHORIZED_ADDRESSES
-                && !self.authorized_addresses.contains(&item)
+                && !self.authorized_addresses.contains_key(&item)
             {
                 self.authorized_addresses_cleared += self.authorized_addresses.len() as u64;
                 self.authorized_addresses.clear();
             }
-            self.authorized_addresses.insert(item);
+            self.authorized_addresses.insert(item, name);
         }
+    }
+
+    /// Whether the lists still authorize an address learnt for `name` (with `port`): kept
+    /// across a reload or restart only then.
+    pub(super) fn still_authorized(&self, license: bool, name: &str, port: Option<u16>) -> bool {
+        let list = if license {
+            &self.policy.authorized_license_servers
+        } else {
+            &self.policy.authorized_kms
+        };
+        list.ports_of_name(name).any(|p| p == port)
     }
 
     /// Whether a server is authorized: on the list itself, or at an address DNS gave for a name
@@ -110,10 +121,12 @@ impl Inventory {
             &self.policy.authorized_kms
         };
         list.allows(server, port, names)
-            || self.authorized_addresses.contains(&(license, server, None))
             || self
                 .authorized_addresses
-                .contains(&(license, server, Some(port)))
+                .contains_key(&(license, server, None))
+            || self
+                .authorized_addresses
+                .contains_key(&(license, server, Some(port)))
     }
 
     /// Whether either authorized list holds a server's address (a campus may run what the flag
@@ -424,6 +437,43 @@ impl Inventory {
             e,
             out,
         );
+    }
+
+    /// Counts, for every ledger product, the hosts the inventory already reports it on (with
+    /// the latest time its evidence was seen), so a ledger entry added by a reload, or a state
+    /// restored under a changed ledger, starts from what the sensor knows.
+    pub(super) fn seed_usage(&mut self) {
+        if !self.policy.has_ledger {
+            return;
+        }
+        let sigs = std::sync::Arc::clone(&self.signatures);
+        for h in self.hosts.all().into_iter().filter(|h| h.ended.is_none()) {
+            let seat = match h.mac {
+                Some(mac) => Seat::Mac(mac),
+                None => Seat::Address(h.ip),
+            };
+            for (p, _) in h.software.reported(&sigs) {
+                let Some(product) = sigs.products.get(p.product as usize) else {
+                    continue;
+                };
+                if !self.policy.ledger.contains_key(&product.id) {
+                    continue;
+                }
+                let seen = p
+                    .evidence
+                    .iter()
+                    .map(|e| e.last_seen)
+                    .max()
+                    .unwrap_or_default();
+                let users = self.usage.entry(product.id.clone()).or_default();
+                if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&seat) {
+                    self.usage_dropped += 1;
+                    continue;
+                }
+                let last = users.entry(seat).or_insert(seen);
+                *last = (*last).max(seen);
+            }
+        }
     }
 
     /// Ledger checks for a product a host matched: records the host as a user of a ledger

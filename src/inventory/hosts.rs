@@ -533,6 +533,14 @@ impl HostTable {
         refused
     }
 
+    /// Decides again, for every record, which products reach `min_confidence` (after the packs
+    /// or the minimum changed).
+    pub fn recheck_reported(&mut self, sigs: &crate::signature::Signatures, min_confidence: f64) {
+        for h in self.hosts.values_mut().chain(self.ended.iter_mut()) {
+            h.software.recheck(sigs, min_confidence);
+        }
+    }
+
     /// Moves every record's software to another signature set; returns the product records
     /// dropped because theirs left it.
     pub fn remap_software(&mut self, map: &crate::inventory::software::IndexMap) -> u64 {

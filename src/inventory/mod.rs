@@ -98,7 +98,8 @@ pub struct Inventory {
     /// Addresses DNS gave for names on the authorized lists, with the list (`true` for licence
     /// servers) and the entry's port: kept beyond the answer's TTL, since a KMS client renews
     /// days after its lookup.
-    authorized_addresses: std::collections::HashSet<(bool, IpAddr, Option<u16>)>,
+    /// The name each was learnt for, so a reload keeps those the new lists still hold.
+    authorized_addresses: HashMap<AuthorizedAddress, Box<str>>,
     /// Learnt authorized addresses forgotten because their table was full.
     pub authorized_addresses_cleared: u64,
     /// Events written, by type.
@@ -108,6 +109,10 @@ pub struct Inventory {
     /// The sensor's name, written into every event when set.
     pub sensor: Option<String>,
 }
+
+/// An address DNS gave for a name on an authorized list: which list (`true` for licence
+/// servers), the address, and the entry's port.
+type AuthorizedAddress = (bool, IpAddr, Option<u16>);
 
 /// How long after a redirect the client's connection to the vendor daemon is expected.
 const VENDOR_CONNECT_SECS: u64 = 120;
@@ -164,9 +169,16 @@ impl Inventory {
         self.signatures = signatures;
         self.policy = policy;
         self.min_confidence = min_confidence;
-        // Addresses learnt for names the new lists may no longer hold go; those DNS gave for
-        // names still (or newly) on them are learnt again from the answers kept.
-        self.authorized_addresses.clear();
+        self.hosts
+            .recheck_reported(&self.signatures, self.min_confidence);
+        self.seed_usage();
+        // Addresses learnt for names the new lists no longer hold go; names newly on them are
+        // learnt from the DNS answers kept.
+        let kept: HashMap<_, _> = std::mem::take(&mut self.authorized_addresses)
+            .into_iter()
+            .filter(|((license, _, port), name)| self.still_authorized(*license, name, *port))
+            .collect();
+        self.authorized_addresses = kept;
         let answers: Vec<(IpAddr, String)> = self
             .dns_names
             .pairs()

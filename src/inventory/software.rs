@@ -244,6 +244,13 @@ impl HostSoftware {
         v
     }
 
+    /// Marks reported exactly the products whose confidence reaches `min_confidence` now.
+    pub fn recheck(&mut self, sigs: &Signatures, min_confidence: f64) {
+        for p in &mut self.products {
+            p.reported = p.confidence(sigs) >= min_confidence;
+        }
+    }
+
     /// Moves the records to another signature set: `map` gives each product's and rule's index
     /// in it. Evidence of a rule that left (or now belongs to another product) goes, and so does
     /// a product left without evidence; returns how many products went.

@@ -1,5 +1,5 @@
-//! The inventory kept across restarts and upgrades: hosts (names, products, evidence), alerts
-//! and ledger seat use, written to `inventory.json` in the state folder when a run ends and
+//! The inventory kept across restarts and upgrades: hosts (names, products, evidence), alerts,
+//! ledger seat use and the addresses learnt for authorized names, written to `inventory.json` in the state folder when a run ends and
 //! read back when the next one starts.
 //!
 //! Products and rules are saved by id, not by their place in the packs, so a restart with
@@ -17,6 +17,7 @@ use crate::inventory::software::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The file's name in the state folder.
@@ -26,33 +27,79 @@ const FORMAT: &str = "wiretally-inventory";
 /// The layout's version; a file of another version is moved aside, not misread.
 const VERSION: u32 = 1;
 
-/// The file as written.
-#[derive(Serialize)]
-struct Saving<'a> {
-    format: &'static str,
-    version: u32,
-    sensor: Option<&'a str>,
-    saved_at: Timestamp,
-    /// Product ids: a saved product index is a position here.
-    products: Vec<&'a str>,
-    /// Rule ids: a saved rule index is a position here.
-    rules: Vec<&'a str>,
-    hosts: Vec<&'a Host>,
-    alerts: &'a [Alert],
-    seats: Vec<(&'a str, Vec<(Seat, Timestamp)>)>,
-}
+/// An address DNS gave for a name on an authorized list, as saved: which list (`true` for
+/// licence servers), the address, the entry's port and the name.
+type Learnt = (bool, IpAddr, Option<u16>, String);
 
-/// The file as read.
-#[derive(Deserialize)]
-struct Saved {
+/// The inventory as the file holds it: an owned copy, so it can be taken between two packets
+/// and written on another thread.
+#[derive(Serialize, Deserialize)]
+pub struct Snapshot {
     format: String,
     version: u32,
+    sensor: Option<String>,
     saved_at: Timestamp,
+    /// Product ids: a saved product index is a position here.
     products: Vec<String>,
+    /// Rule ids: a saved rule index is a position here.
     rules: Vec<String>,
     hosts: Vec<Host>,
     alerts: Vec<Alert>,
     seats: Vec<(String, Vec<(Seat, Timestamp)>)>,
+    #[serde(default)]
+    authorized_addresses: Vec<Learnt>,
+}
+
+impl Snapshot {
+    /// Copies what the file keeps of the inventory.
+    pub fn of(inv: &Inventory) -> Snapshot {
+        let sigs = &inv.signatures;
+        let mut seats: Vec<(String, Vec<(Seat, Timestamp)>)> = inv
+            .usage
+            .iter()
+            .map(|(product, users)| {
+                let mut users: Vec<(Seat, Timestamp)> =
+                    users.iter().map(|(s, t)| (*s, *t)).collect();
+                users.sort_by_key(|(_, t)| *t);
+                (product.clone(), users)
+            })
+            .collect();
+        seats.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut authorized_addresses: Vec<Learnt> = inv
+            .authorized_addresses
+            .iter()
+            .map(|((license, addr, port), name)| (*license, *addr, *port, name.to_string()))
+            .collect();
+        authorized_addresses.sort();
+        Snapshot {
+            format: FORMAT.into(),
+            version: VERSION,
+            sensor: inv.sensor.clone(),
+            saved_at: now(),
+            products: sigs.products.iter().map(|p| p.id.clone()).collect(),
+            rules: sigs.rules.iter().map(|r| r.id.clone()).collect(),
+            hosts: inv.hosts.all().into_iter().cloned().collect(),
+            alerts: inv.alerts.all().to_vec(),
+            seats,
+            authorized_addresses,
+        }
+    }
+
+    /// Writes the snapshot into `dir` atomically.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let path = path_in(dir);
+        let tmp = dir.join(format!("{FILE_NAME}.tmp"));
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut out, self)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        drop(out);
+        std::fs::rename(&tmp, &path)?;
+        // The rename itself reaches the disk with the folder's entry.
+        std::fs::File::open(dir)?.sync_all()
+    }
 }
 
 /// The state file's path in `dir`.
@@ -70,40 +117,7 @@ fn now() -> Timestamp {
 
 /// Writes the inventory to `dir` atomically.
 pub fn save(dir: &Path, inv: &Inventory) -> std::io::Result<()> {
-    let sigs = &inv.signatures;
-    let mut seats: Vec<(&str, Vec<(Seat, Timestamp)>)> = inv
-        .usage
-        .iter()
-        .map(|(product, users)| {
-            let mut users: Vec<(Seat, Timestamp)> = users.iter().map(|(s, t)| (*s, *t)).collect();
-            users.sort_by_key(|(_, t)| *t);
-            (product.as_str(), users)
-        })
-        .collect();
-    seats.sort_by_key(|(p, _)| *p);
-    let saving = Saving {
-        format: FORMAT,
-        version: VERSION,
-        sensor: inv.sensor.as_deref(),
-        saved_at: now(),
-        products: sigs.products.iter().map(|p| p.id.as_str()).collect(),
-        rules: sigs.rules.iter().map(|r| r.id.as_str()).collect(),
-        hosts: inv.hosts.all(),
-        alerts: inv.alerts.all(),
-        seats,
-    };
-    std::fs::create_dir_all(dir)?;
-    let path = path_in(dir);
-    let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-    let file = std::fs::File::create(&tmp)?;
-    let mut out = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut out, &saving)?;
-    out.flush()?;
-    out.get_ref().sync_all()?;
-    drop(out);
-    std::fs::rename(&tmp, &path)?;
-    // The rename itself reaches the disk with the folder's entry.
-    std::fs::File::open(dir)?.sync_all()
+    Snapshot::of(inv).write(dir)
 }
 
 /// Reads the state file of `dir` into an empty inventory. Returns a line saying what was
@@ -116,7 +130,7 @@ pub fn restore(dir: &Path, inv: &mut Inventory) -> Result<Option<String>, String
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
     };
-    let saved: Saved = match serde_json::from_slice::<Saved>(&text) {
+    let saved = match serde_json::from_slice::<Snapshot>(&text) {
         Ok(s) if s.format == FORMAT && s.version == VERSION => s,
         Ok(s) => {
             return move_aside(
@@ -138,12 +152,21 @@ pub fn restore(dir: &Path, inv: &mut Inventory) -> Result<Option<String>, String
         .sum();
     let count = hosts.len();
     let hosts_refused = inv.hosts.restore(hosts);
+    inv.hosts
+        .recheck_reported(&inv.signatures, inv.min_confidence);
+    for (license, addr, port, name) in saved.authorized_addresses {
+        if inv.still_authorized(license, &name, port) {
+            inv.authorized_addresses
+                .insert((license, addr, port), name.into_boxed_str());
+        }
+    }
     let alerts = saved.alerts.len();
     let alerts_refused = inv.alerts.restore(saved.alerts);
     for (product, users) in saved.seats {
         let table: HashMap<Seat, Timestamp> = users.into_iter().collect();
         inv.usage.insert(product, table);
     }
+    inv.seed_usage();
     let mut line = format!(
         "restored {} host record(s) and {} alert(s) from {} (saved {})",
         count - hosts_refused,

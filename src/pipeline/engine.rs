@@ -79,6 +79,9 @@ pub enum Ended {
     Truncated(String),
     /// A stop was requested (signal).
     Stopped,
+    /// A worker thread is gone (it panicked): its flows are lost and the input order can no
+    /// longer be kept, so reading stops.
+    WorkerLost,
 }
 
 /// A running pipeline.
@@ -98,6 +101,7 @@ pub struct Engine<O: Observer> {
     last_flush: Instant,
     last_stats: Option<Instant>,
     capture_stats: Option<CaptureStats>,
+    worker_lost: bool,
 }
 
 impl<O: Observer> Engine<O> {
@@ -144,6 +148,7 @@ impl<O: Observer> Engine<O> {
             last_flush: Instant::now(),
             last_stats: None,
             capture_stats: None,
+            worker_lost: false,
         }
     }
 
@@ -158,6 +163,9 @@ impl<O: Observer> Engine<O> {
             if stop.load(Ordering::Relaxed) {
                 self.flush(Control::None);
                 return Ok(Ended::Stopped);
+            }
+            if self.worker_lost {
+                return Ok(Ended::WorkerLost);
             }
             let packet = match source.read()? {
                 Read::Packet(p) => p,
@@ -255,9 +263,12 @@ impl<O: Observer> Engine<O> {
                 batch.capture_stats = self.capture_stats;
             }
             self.queued[w].fetch_add(1, Ordering::Relaxed);
-            // A worker only stops receiving when it panicked; its join reports that.
-            if tx.send(batch).is_err() {
+            // A worker only stops receiving when it panicked; its join reports that. The capture
+            // thread's counts it carried are taken back.
+            if let Err(std::sync::mpsc::SendError(lost)) = tx.send(batch) {
                 self.queued[w].fetch_sub(1, Ordering::Relaxed);
+                self.counters.add(&lost.capture_counters);
+                self.worker_lost = true;
             }
         }
     }
@@ -274,7 +285,8 @@ impl<O: Observer> Engine<O> {
             }
         }
         let (observer, mut counters) = self.output.join().expect("the output thread panicked");
-        // Counted after the final flush: nothing, unless worker 0 died before taking it.
+        // What the capture thread counted and no worker took (none took the final flush's
+        // counts when worker 0 had died).
         counters.add(&self.counters);
         counters.worker_panics += panics;
         (observer, counters)
@@ -377,6 +389,11 @@ fn merge<O: Observer>(
         if all_done {
             break;
         }
+    }
+    // A worker that died never reports finished: what the others produced is still delivered,
+    // in order.
+    while let Some(Reverse(Pending(_, item))) = heap.pop() {
+        observer.item(item);
     }
     (observer, counters)
 }

@@ -1,15 +1,17 @@
 //! The HTTP server: hyper (HTTP/1.1) on a single-threaded tokio runtime of its own thread,
 //! over TLS (rustls) or, where configured explicitly, plain TCP.
 //!
-//! `/healthz` (the process answers) and `/readyz` (the capture runs and the pipeline answers)
-//! need no credentials; everything else needs the bearer token when one is configured, and a
-//! client certificate signed by the configured CA when there is one (checked in the TLS
-//! handshake). Requests go to the output thread as [`Query::Ask`]; a pipeline that does not
-//! answer within [`ANSWER_WAIT`] gets 503. Connections are capped, and slow or idle clients
-//! are cut off, so the server's memory stays bounded whatever clients do.
+//! `/healthz` (the process answers) and `/readyz` (the capture runs and the pipeline reported
+//! lately, read from the [`Heartbeat`]) need no credentials and never reach the output thread;
+//! everything else needs the bearer token when one is configured, and a client certificate
+//! signed by the configured CA when there is one (checked in the TLS handshake). Requests go to
+//! the output thread as [`Query::Ask`], at most [`IN_FLIGHT`] per listener (more get 503 at
+//! once); a pipeline that does not answer within [`ANSWER_WAIT`] gets 503. Connections are
+//! capped, and slow or idle clients are cut off, so the server's memory stays bounded whatever
+//! clients do.
 
 use crate::serve::routes::{self, Answer, Request};
-use crate::serve::{Queries, Query};
+use crate::serve::{Heartbeat, QUERY_QUEUE, Queries, Query};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -26,13 +28,16 @@ use tokio_rustls::rustls::ServerConfig;
 /// How long a request waits for the output thread.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// Connections served at once per listener; more are closed on accept.
-const MAX_CONNECTIONS: usize = 64;
+const MAX_CONNECTIONS: usize = 32;
+/// Requests per listener waiting for the output thread at once: two listeners together fill
+/// half the query queue, so a reload always finds room.
+pub const IN_FLIGHT: usize = QUERY_QUEUE / 4;
 /// Time allowed for a TLS handshake.
 const HANDSHAKE_WAIT: Duration = Duration::from_secs(10);
 /// Time allowed for a request's head to arrive.
 const HEADER_WAIT: Duration = Duration::from_secs(10);
-/// Longest a connection stays open, keep-alive included.
-const CONNECTION_LIFE: Duration = Duration::from_secs(300);
+/// Longest a connection stays open, keep-alive and a slow reader included.
+const CONNECTION_LIFE: Duration = Duration::from_secs(60);
 
 /// One listening socket and how it is served.
 pub struct Endpoint {
@@ -51,6 +56,8 @@ struct Shared {
     token: Option<String>,
     metrics_only: bool,
     queries: Queries,
+    heartbeat: Arc<Heartbeat>,
+    in_flight: Semaphore,
 }
 
 /// Compares in time that depends on the length only, so a guess learns nothing from timing.
@@ -76,9 +83,12 @@ fn authorized(req: &hyper::Request<Incoming>, token: Option<&str>) -> bool {
 }
 
 /// Sends a request to the output thread and waits for its answer.
-async fn ask(queries: &Queries, request: Request) -> Answer {
+async fn ask(shared: &Shared, request: Request) -> Answer {
+    let Ok(_slot) = shared.in_flight.try_acquire() else {
+        return Answer::error(503, "too many requests waiting");
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
-    match queries.try_send(Query::Ask(request, reply)) {
+    match shared.queries.try_send(Query::Ask(request, reply)) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) => return Answer::error(503, "too many requests waiting"),
         Err(TrySendError::Disconnected(_)) => return Answer::error(503, "the sensor is stopping"),
@@ -100,9 +110,13 @@ async fn respond(
     let answer = if path == "/healthz" {
         Answer::text(200, "ok\n")
     } else if path == "/readyz" {
-        match routes::parse(method, path, query) {
-            Ok(r) => ask(&shared.queries, r).await,
-            Err(a) => a,
+        if shared.heartbeat.ready() {
+            Answer::text(200, "ready\n")
+        } else {
+            Answer::text(
+                503,
+                "not capturing, or the pipeline has not reported lately\n",
+            )
         }
     } else if !authorized(&req, shared.token.as_deref()) {
         challenge = true;
@@ -111,7 +125,7 @@ async fn respond(
         Answer::error(404, "this listener serves /metrics only")
     } else {
         match routes::parse(method, path, query) {
-            Ok(r) => ask(&shared.queries, r).await,
+            Ok(r) => ask(&shared, r).await,
             Err(a) => a,
         }
     };
@@ -188,7 +202,11 @@ async fn accept_loop(
 }
 
 /// Starts serving the endpoints on a thread of their own; runs until the process ends.
-pub fn spawn(endpoints: Vec<Endpoint>, queries: Queries) -> std::io::Result<()> {
+pub fn spawn(
+    endpoints: Vec<Endpoint>,
+    queries: Queries,
+    heartbeat: Arc<Heartbeat>,
+) -> std::io::Result<()> {
     if endpoints.is_empty() {
         return Ok(());
     }
@@ -206,6 +224,8 @@ pub fn spawn(endpoints: Vec<Endpoint>, queries: Queries) -> std::io::Result<()> 
                 token: ep.token,
                 metrics_only: ep.metrics_only,
                 queries: queries.clone(),
+                heartbeat: Arc::clone(&heartbeat),
+                in_flight: Semaphore::new(IN_FLIGHT),
             }),
         ));
     }

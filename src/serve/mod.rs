@@ -1,18 +1,20 @@
 //! The daemon's service side: the inventory on the output thread answering the HTTP API and
-//! `/metrics`, taking reloads, and keeping the metrics file fresh while capturing.
+//! `/metrics`, taking reloads, and keeping the metrics file, event log and state file fresh
+//! while capturing.
 //!
 //! Everything the inventory holds stays on the output thread. Other threads send a [`Query`]
 //! down a bounded channel; [`Served`] answers queued queries after each worker report, which
-//! while capturing comes at least every [`crate::pipeline::engine::LIVE_FLUSH`]. A query that
-//! waits longer than its asker's patience means the pipeline is stuck, and `/readyz` and the
-//! systemd watchdog say so.
+//! while capturing comes at least every [`crate::pipeline::engine::LIVE_FLUSH`]. Each report
+//! also beats the [`Heartbeat`], which `/readyz` and the systemd watchdog read without queuing:
+//! a pipeline that stops reporting stops both, whatever clients do.
 
 pub mod http;
 pub mod routes;
 pub mod tls;
 
-use crate::capture::CaptureStats;
+use crate::capture::{CaptureStats, CaptureTotals};
 use crate::inventory::Inventory;
+use crate::inventory::state::Snapshot;
 use crate::metrics::Metrics;
 use crate::pipeline::batch::Item;
 use crate::pipeline::engine::{Observer, PipelineState};
@@ -23,17 +25,67 @@ use routes::{Answer, Request};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Queries waiting for the output thread, at most; a full queue answers 503 at once.
+/// Queries waiting for the output thread, at most. The HTTP side keeps its listeners well
+/// under this, so a reload always finds room.
 pub const QUERY_QUEUE: usize = 64;
 /// How often buffered events are pushed to the event log while capturing.
 const EVENTS_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How often the metrics file is rewritten while capturing.
 const METRICS_FILE_EVERY: Duration = Duration::from_secs(15);
+/// How long a rendering of the metrics is served again: a flood of scrapes costs one rendering
+/// a second, not one per request.
+const METRICS_FRESH: Duration = Duration::from_secs(1);
+/// A pipeline that has not reported for this long is not ready.
+pub const READY_WITHIN: Duration = Duration::from_secs(5);
 
-/// What a reload brings: the new packs, policy and event log, checked whole before they are sent.
+/// Proof that the output thread is making progress: the time of its latest report, and whether
+/// the capture runs.
+#[derive(Debug)]
+pub struct Heartbeat {
+    start: Instant,
+    last_ms: AtomicU64,
+    capturing: AtomicBool,
+}
+
+impl Heartbeat {
+    /// A heartbeat that beats now, with the capture not running yet.
+    pub fn new() -> Arc<Heartbeat> {
+        Arc::new(Heartbeat {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            capturing: AtomicBool::new(false),
+        })
+    }
+
+    fn beat(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Time since the output thread last reported.
+    pub fn age(&self) -> Duration {
+        self.start
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Says whether the capture runs.
+    pub fn set_capturing(&self, on: bool) {
+        self.capturing.store(on, Ordering::Relaxed);
+    }
+
+    /// The capture runs and the pipeline reported within [`READY_WITHIN`].
+    pub fn ready(&self) -> bool {
+        self.capturing.load(Ordering::Relaxed) && self.age() < READY_WITHIN
+    }
+}
+
+/// What a reload brings: the new packs and policy, checked whole before they are sent.
 pub struct Reload {
     /// The new signature packs.
     pub signatures: Arc<Signatures>,
@@ -41,8 +93,8 @@ pub struct Reload {
     pub policy: Policy,
     /// Lowest confidence reported.
     pub min_confidence: f64,
-    /// The event log, reopened (or `None` for none).
-    pub events: Option<Box<dyn Write + Send>>,
+    /// The event log: a path, `-` for stdout, or none.
+    pub events: Option<String>,
     /// When the new set was loaded, seconds since the epoch.
     pub loaded_at: f64,
 }
@@ -51,13 +103,42 @@ pub struct Reload {
 pub enum Query {
     /// An API or metrics request and where its answer goes.
     Ask(Request, tokio::sync::oneshot::Sender<Answer>),
-    /// Proof of life for the watchdog: answered as soon as the output thread gets to it.
-    Ping(std::sync::mpsc::Sender<()>),
     /// Replace packs, policy and event log between two items.
     Reload(Box<Reload>),
     /// A reload failed (the running set stays); the event log is reopened all the same, so a
     /// rotated log is let go of.
-    ReloadFailed(Option<Box<dyn Write + Send>>),
+    ReloadFailed,
+}
+
+/// The sending side of the query channel, shared by the HTTP server and the signal thread.
+pub type Queries = SyncSender<Query>;
+
+/// Opens the event log: stdout for `-`, else the file, appended to or emptied first.
+pub fn open_event_log(
+    dest: Option<&str>,
+    append: bool,
+) -> std::io::Result<Option<Box<dyn Write + Send>>> {
+    Ok(match dest {
+        None => None,
+        Some("-") => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(path)?;
+            Some(Box::new(std::io::BufWriter::new(f)))
+        }
+    })
+}
+
+/// Where and how often the inventory is saved while running.
+struct Saving {
+    dir: PathBuf,
+    every: Duration,
+    last: Instant,
+    writer: Option<JoinHandle<()>>,
 }
 
 /// The inventory with what it needs to answer queries while the pipeline runs.
@@ -66,69 +147,114 @@ pub struct Served {
     pub inventory: Inventory,
     metrics: Metrics,
     queries: Receiver<Query>,
+    heartbeat: Arc<Heartbeat>,
     interface: Option<String>,
-    capture: Option<CaptureStats>,
+    capture: CaptureTotals,
     counters: Counters,
     queued: Vec<usize>,
     metrics_file: Option<PathBuf>,
     metrics_written: Option<Instant>,
+    metrics_rendered: Option<(Instant, String)>,
+    events: Option<String>,
     events_flushed: Instant,
-    state: Option<(PathBuf, Duration, Instant)>,
+    saving: Option<Saving>,
 }
 
 impl Served {
-    /// Serves `inventory`, taking queries from `queries`; `interface` names the live capture and
-    /// `metrics_file`, if given, is rewritten every 15 s.
+    /// Serves `inventory`, taking queries from `queries` and beating `heartbeat`; `interface`
+    /// names the live capture, `events` is the event log the inventory writes to (reopened on
+    /// reload), and `metrics_file`, if given, is rewritten every 15 s.
     pub fn new(
         inventory: Inventory,
         metrics: Metrics,
         queries: Receiver<Query>,
+        heartbeat: Arc<Heartbeat>,
         interface: Option<String>,
+        events: Option<String>,
         metrics_file: Option<PathBuf>,
     ) -> Self {
         metrics.set_capture_up(interface.is_some());
+        heartbeat.set_capturing(interface.is_some());
+        heartbeat.beat();
         Served {
             inventory,
             metrics,
             queries,
+            heartbeat,
             interface,
-            capture: None,
+            capture: CaptureTotals::default(),
             counters: Counters::default(),
             queued: Vec::new(),
             metrics_file,
             metrics_written: None,
+            metrics_rendered: None,
+            events,
             events_flushed: Instant::now(),
-            state: None,
+            saving: None,
         }
     }
 
-    /// Saves the inventory into `dir` every `every` while the pipeline runs (the caller saves it
-    /// once more at the end).
+    /// Saves the inventory into `dir` every `every` while the pipeline runs: a copy is taken
+    /// between two packets and written by a thread of its own (the caller saves it once more at
+    /// the end).
     pub fn save_state_every(&mut self, dir: PathBuf, every: Duration) {
-        self.state = Some((dir, every, Instant::now()));
+        self.saving = Some(Saving {
+            dir,
+            every,
+            last: Instant::now(),
+            writer: None,
+        });
     }
 
     /// The metrics as of the latest report, in the text exposition format.
     pub fn render_metrics(&self) -> String {
-        let live: Vec<(String, CaptureStats)> = self
+        let live: Vec<(String, CaptureTotals)> = self
             .interface
             .iter()
-            .zip(self.capture)
-            .map(|(i, s)| (i.clone(), s))
+            .map(|i| (i.clone(), self.capture))
             .collect();
         self.metrics.update(&self.counters, &self.inventory, &live);
         self.metrics.set_queued_batches(&self.queued);
         self.metrics.encode()
     }
 
-    /// libpcap's statistics when the capture stopped, for the final metrics.
-    pub fn final_capture_stats(&mut self, stats: Option<CaptureStats>) {
-        self.capture = stats.or(self.capture);
+    /// The metrics, rendered again only when the last rendering is older than a second.
+    fn metrics_text(&mut self) -> String {
+        match &self.metrics_rendered {
+            Some((at, text)) if at.elapsed() < METRICS_FRESH => text.clone(),
+            _ => {
+                let text = self.render_metrics();
+                self.metrics_rendered = Some((Instant::now(), text.clone()));
+                text
+            }
+        }
     }
 
-    /// Marks the capture stopped and returns the inventory and the metrics.
-    pub fn into_parts(self) -> (Inventory, Metrics) {
+    /// libpcap's statistics when the capture stopped, for the final metrics.
+    pub fn final_capture_stats(&mut self, stats: Option<CaptureStats>) {
+        if let Some(s) = stats {
+            self.capture.advance(s);
+        }
+    }
+
+    /// libpcap's counts so far, for a live capture.
+    pub fn capture_totals(&self) -> Option<CaptureTotals> {
+        self.interface.as_ref().map(|_| self.capture)
+    }
+
+    /// Marks the capture stopped, in the metrics and for `/readyz`.
+    pub fn mark_stopped(&self) {
         self.metrics.set_capture_up(false);
+        self.heartbeat.set_capturing(false);
+    }
+
+    /// Marks the capture stopped, waits for a state save in progress, and returns the
+    /// inventory and the metrics.
+    pub fn into_parts(mut self) -> (Inventory, Metrics) {
+        self.mark_stopped();
+        if let Some(writer) = self.saving.as_mut().and_then(|s| s.writer.take()) {
+            let _ = writer.join();
+        }
         (self.inventory, self.metrics)
     }
 
@@ -143,30 +269,45 @@ impl Served {
         std::fs::write(&tmp, self.render_metrics()).and_then(|()| std::fs::rename(&tmp, path))
     }
 
+    /// Opens the event log at `path` and makes it the inventory's; on failure the current log
+    /// stays (a rotated file keeps receiving events rather than losing them).
+    fn reopen_events(&mut self, path: Option<String>) {
+        match open_event_log(path.as_deref(), true) {
+            Ok(writer) => {
+                if let Err(e) = self.inventory.replace_events(writer) {
+                    eprintln!("wiretally: the old event log failed when closed: {e}");
+                }
+                self.events = path;
+            }
+            Err(e) => eprintln!(
+                "wiretally: {}: cannot open the event log, still writing to the old one: {e}",
+                path.unwrap_or_default()
+            ),
+        }
+    }
+
     fn handle(&mut self, query: Query) {
         match query {
             Query::Ask(request, reply) => {
-                let answer = routes::answer(
-                    &self.inventory,
-                    &request,
-                    &|| self.render_metrics(),
-                    self.interface.is_some(),
-                );
+                let answer = match &request {
+                    Request::Metrics => Answer {
+                        status: 200,
+                        content_type: "text/plain; version=0.0.4; charset=utf-8",
+                        body: self.metrics_text(),
+                    },
+                    Request::Api(api) => routes::answer(&self.inventory, api),
+                };
                 // The asker may have given up waiting; nothing to do then.
                 let _ = reply.send(answer);
-            }
-            Query::Ping(reply) => {
-                let _ = reply.send(());
             }
             Query::Reload(r) => {
                 let r = *r;
                 let dropped = self
                     .inventory
                     .reload(r.signatures, r.policy, r.min_confidence);
-                if let Err(e) = self.inventory.replace_events(r.events) {
-                    eprintln!("wiretally: the old event log failed when closed: {e}");
-                }
+                self.reopen_events(r.events);
                 self.metrics.reload_succeeded(r.loaded_at);
+                self.metrics_rendered = None;
                 eprintln!(
                     "wiretally: reloaded the configuration and signature packs{}.",
                     if dropped > 0 {
@@ -178,12 +319,38 @@ impl Served {
                     }
                 );
             }
-            Query::ReloadFailed(events) => {
+            Query::ReloadFailed => {
                 self.metrics.reload_failed();
-                if let Err(e) = self.inventory.replace_events(events) {
-                    eprintln!("wiretally: the old event log failed when closed: {e}");
-                }
+                self.metrics_rendered = None;
+                self.reopen_events(self.events.clone());
             }
+        }
+    }
+
+    /// Starts writing a copy of the inventory when a save is due and the last one is done.
+    fn save_if_due(&mut self) {
+        let Some(s) = &mut self.saving else {
+            return;
+        };
+        if s.last.elapsed() < s.every || s.writer.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        s.last = Instant::now();
+        let snapshot = Snapshot::of(&self.inventory);
+        let dir = s.dir.clone();
+        let writer = std::thread::Builder::new()
+            .name("wiretally-state".into())
+            .spawn(move || {
+                if let Err(e) = snapshot.write(&dir) {
+                    eprintln!(
+                        "wiretally: {}: cannot save the inventory: {e}",
+                        dir.display()
+                    );
+                }
+            });
+        match writer {
+            Ok(w) => s.writer = Some(w),
+            Err(e) => eprintln!("wiretally: cannot start saving the inventory: {e}"),
         }
     }
 }
@@ -194,24 +361,17 @@ impl Observer for Served {
     }
 
     fn pipeline_state(&mut self, state: &PipelineState) {
+        self.heartbeat.beat();
         self.inventory.pipeline_state(state);
-        self.counters = state.counters.clone();
-        self.capture = state.capture.or(self.capture);
+        self.counters.clone_from(state.counters);
+        if let Some(stats) = state.capture {
+            self.capture.advance(stats);
+        }
         self.queued.clone_from(&state.queued_batches);
         while let Ok(q) = self.queries.try_recv() {
             self.handle(q);
         }
-        if let Some((dir, every, last)) = &mut self.state
-            && last.elapsed() >= *every
-        {
-            if let Err(e) = crate::inventory::state::save(dir, &self.inventory) {
-                eprintln!(
-                    "wiretally: {}: cannot save the inventory: {e}",
-                    dir.display()
-                );
-            }
-            *last = Instant::now();
-        }
+        self.save_if_due();
         if self.events_flushed.elapsed() >= EVENTS_FLUSH_EVERY {
             self.inventory.flush_events();
             self.events_flushed = Instant::now();
@@ -228,7 +388,3 @@ impl Observer for Served {
         }
     }
 }
-
-/// The sending side of the query channel, shared by the HTTP server, the watchdog and the
-/// signal thread.
-pub type Queries = SyncSender<Query>;

@@ -28,7 +28,7 @@ impl Answer {
         Answer {
             status,
             content_type: "application/json",
-            body: serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+            body: serde_json::to_string(value).unwrap_or_default() + "\n",
         }
     }
 
@@ -71,9 +71,9 @@ pub struct Page {
 
 /// Items per answer unless `limit` says otherwise, and the most it may say: an answer stays a
 /// few megabytes however large the inventory.
-pub const DEFAULT_LIMIT: usize = 1000;
+pub const DEFAULT_LIMIT: usize = 500;
 /// The largest `limit` accepted.
-pub const MAX_LIMIT: usize = 10_000;
+pub const MAX_LIMIT: usize = 2000;
 
 impl Default for Page {
     fn default() -> Self {
@@ -118,8 +118,13 @@ pub enum HostKey {
 pub enum Request {
     /// `/metrics`.
     Metrics,
-    /// `/readyz`.
-    Ready,
+    /// A JSON path of the API.
+    Api(ApiRequest),
+}
+
+/// The API's JSON paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRequest {
     /// `/api/v1/hosts`.
     Hosts(HostFilter),
     /// `/api/v1/hosts/{ip or mac}`.
@@ -201,12 +206,11 @@ fn kinds() -> String {
 }
 
 /// Reads a request; `Err` holds the 4xx answer for a wrong method, path or parameter.
-/// `/healthz` is answered by the HTTP side itself and is not handled here.
+/// `/healthz` and `/readyz` are answered by the HTTP side itself and are not handled here.
 pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let request = match segments.as_slice() {
         ["metrics"] => parameters(query, &[]).map(|_| Request::Metrics)?,
-        ["readyz"] => parameters(query, &[]).map(|_| Request::Ready)?,
         ["api", "v1", "hosts"] => {
             let p = parameters(query, &["category", "product", "alert", "offset", "limit"])?;
             let category = match p.get("category") {
@@ -236,20 +240,20 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
                     )
                 })?)),
             };
-            Request::Hosts(HostFilter {
+            Request::Api(ApiRequest::Hosts(HostFilter {
                 category,
                 product: p.get("product").cloned(),
                 alert,
                 page: page(&p)?,
-            })
+            }))
         }
         ["api", "v1", "hosts", key] => {
             parameters(query, &[])?;
             let key = percent_decode(key).unwrap_or_default();
             if let Ok(ip) = key.parse::<IpAddr>() {
-                Request::Host(HostKey::Ip(ip))
+                Request::Api(ApiRequest::Host(HostKey::Ip(ip)))
             } else if let Ok(mac) = key.parse::<Mac>() {
-                Request::Host(HostKey::Mac(mac))
+                Request::Api(ApiRequest::Host(HostKey::Mac(mac)))
             } else {
                 return Err(Answer::error(
                     400,
@@ -257,7 +261,9 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
                 ));
             }
         }
-        ["api", "v1", "products"] => parameters(query, &[]).map(|_| Request::Products)?,
+        ["api", "v1", "products"] => {
+            parameters(query, &[]).map(|_| Request::Api(ApiRequest::Products))?
+        }
         ["api", "v1", "alerts"] => {
             let p = parameters(query, &["kind", "offset", "limit"])?;
             let kind = match p.get("kind") {
@@ -269,7 +275,7 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
                     )
                 })?),
             };
-            Request::Alerts(kind, page(&p)?)
+            Request::Api(ApiRequest::Alerts(kind, page(&p)?))
         }
         _ => return Err(Answer::error(404, &format!("no such path: {path}"))),
     };
@@ -304,35 +310,24 @@ fn matches(inv: &Inventory, h: &Host, f: &HostFilter) -> bool {
     }
 }
 
-/// Answers a request from the inventory; `metrics` renders `/metrics` and `ready` says whether
-/// the capture is running.
-pub fn answer(
-    inv: &Inventory,
-    request: &Request,
-    metrics: &dyn Fn() -> String,
-    ready: bool,
-) -> Answer {
+/// Answers an API request from the inventory.
+pub fn answer(inv: &Inventory, request: &ApiRequest) -> Answer {
     match request {
-        Request::Metrics => Answer {
-            status: 200,
-            content_type: "text/plain; version=0.0.4; charset=utf-8",
-            body: metrics(),
-        },
-        Request::Ready if ready => Answer::text(200, "ready\n"),
-        Request::Ready => Answer::text(503, "capture not running\n"),
-        Request::Hosts(filter) => {
+        ApiRequest::Hosts(filter) => {
             if let Some(id) = &filter.product
                 && !inv.signatures.products.iter().any(|p| &p.id == id)
             {
                 return Answer::error(400, &format!("no product {id:?} in the signature packs"));
             }
-            let mut total = 0;
-            let hosts: Vec<serde_json::Value> = inv
+            let matching: Vec<&Host> = inv
                 .hosts
                 .all()
                 .into_iter()
                 .filter(|h| matches(inv, h, filter))
-                .inspect(|_| total += 1)
+                .collect();
+            let total = matching.len();
+            let hosts: Vec<serde_json::Value> = matching
+                .into_iter()
                 .skip(filter.page.offset)
                 .take(filter.page.limit)
                 .map(|h| report::host_json(inv, h))
@@ -347,7 +342,7 @@ pub fn answer(
                 }),
             )
         }
-        Request::Host(key) => {
+        ApiRequest::Host(key) => {
             let all = inv.hosts.all();
             let found = all.iter().rev().find(|h| match key {
                 HostKey::Ip(ip) => h.ip == *ip && h.ended.is_none(),
@@ -366,8 +361,8 @@ pub fn answer(
                 None => Answer::error(404, "no such host"),
             }
         }
-        Request::Products => Answer::json(200, &report::products_document(inv)),
-        Request::Alerts(kind, page) => {
+        ApiRequest::Products => Answer::json(200, &report::products_document(inv)),
+        ApiRequest::Alerts(kind, page) => {
             let matching: Vec<_> = inv
                 .alerts
                 .all()
@@ -391,18 +386,74 @@ pub fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Timestamp;
+    use crate::inventory::InventoryLimits;
+    use crate::inventory::hosts::HomeNets;
+    use std::sync::Arc;
+
+    /// An inventory holding hosts 10.0.0.1 to 10.0.0.n.
+    fn inventory_of(n: u8) -> Inventory {
+        let mut inv = Inventory::new(
+            HomeNets::defaults(),
+            InventoryLimits::default(),
+            Arc::new(crate::signature::Signatures::default()),
+            None,
+        );
+        let hosts = (1..=n)
+            .map(|i| Host {
+                ip: IpAddr::from([10, 0, 0, i]),
+                mac: None,
+                mac_from_dhcp: false,
+                names: Vec::new(),
+                first_seen: Timestamp(1),
+                last_seen: Timestamp(2),
+                ended: None,
+                events: Default::default(),
+                queried: Vec::new(),
+                tls: Vec::new(),
+                software: Default::default(),
+                http: Vec::new(),
+            })
+            .collect();
+        assert_eq!(inv.hosts.restore(hosts), 0);
+        inv
+    }
+
+    #[test]
+    fn pages_hold_their_slice_and_the_whole_count() {
+        let inv = inventory_of(5);
+        let Ok(Request::Api(page)) = parse("GET", "/api/v1/hosts", "offset=3&limit=2") else {
+            panic!("not an API request");
+        };
+        let a = answer(&inv, &page);
+        let doc: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(doc["total"], 5);
+        let ips: Vec<&str> = doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["ip"].as_str().unwrap())
+            .collect();
+        assert_eq!(ips, ["10.0.0.4", "10.0.0.5"]);
+        let Ok(Request::Api(past)) = parse("GET", "/api/v1/hosts", "offset=9") else {
+            panic!("not an API request");
+        };
+        let doc: serde_json::Value = serde_json::from_str(&answer(&inv, &past).body).unwrap();
+        assert_eq!(doc["total"], 5);
+        assert!(doc["hosts"].as_array().unwrap().is_empty());
+    }
 
     #[test]
     fn paths_and_parameters() {
         assert_eq!(parse("GET", "/metrics", ""), Ok(Request::Metrics));
         assert_eq!(
             parse("GET", "/api/v1/hosts/", "category=office&alert=any"),
-            Ok(Request::Hosts(HostFilter {
+            Ok(Request::Api(ApiRequest::Hosts(HostFilter {
                 category: Some(Category::Office),
                 product: None,
                 alert: Some(None),
                 page: Page::default(),
-            }))
+            })))
         );
         assert_eq!(
             parse(
@@ -410,7 +461,7 @@ mod tests {
                 "/api/v1/hosts",
                 "product=microsoft.office&alert=license_overuse&offset=20&limit=10"
             ),
-            Ok(Request::Hosts(HostFilter {
+            Ok(Request::Api(ApiRequest::Hosts(HostFilter {
                 category: None,
                 product: Some("microsoft.office".into()),
                 alert: Some(Some(AlertKind::LicenseOveruse)),
@@ -418,22 +469,26 @@ mod tests {
                     offset: 20,
                     limit: 10
                 },
-            }))
+            })))
         );
         assert_eq!(
             parse("GET", "/api/v1/hosts/fe80::1", ""),
-            Ok(Request::Host(HostKey::Ip("fe80::1".parse().unwrap())))
+            Ok(Request::Api(ApiRequest::Host(HostKey::Ip(
+                "fe80::1".parse().unwrap()
+            ))))
         );
         assert_eq!(
             parse("GET", "/api/v1/hosts/02-00-00-00-00-01", ""),
-            Ok(Request::Host(HostKey::Mac(Mac([2, 0, 0, 0, 0, 1]))))
+            Ok(Request::Api(ApiRequest::Host(HostKey::Mac(Mac([
+                2, 0, 0, 0, 0, 1
+            ])))))
         );
         assert_eq!(
             parse("GET", "/api/v1/alerts", "kind=unlicensed_product"),
-            Ok(Request::Alerts(
+            Ok(Request::Api(ApiRequest::Alerts(
                 Some(AlertKind::UnlicensedProduct),
                 Page::default()
-            ))
+            )))
         );
     }
 
@@ -452,7 +507,7 @@ mod tests {
         assert_eq!(status("GET", "/api/v1/alerts", "kind=all"), 400);
         assert_eq!(status("GET", "/metrics", "x=1"), 400);
         assert_eq!(status("GET", "/api/v1/hosts", "limit=0"), 400);
-        assert_eq!(status("GET", "/api/v1/hosts", "limit=10001"), 400);
+        assert_eq!(status("GET", "/api/v1/hosts", "limit=2001"), 400);
         assert_eq!(status("GET", "/api/v1/alerts", "offset=-1"), 400);
     }
 }
