@@ -39,6 +39,32 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Cross-check the network's inventory against agent inventories (CSV, GLPI Agent JSON,
+    /// osquery results): hosts no agent covers, inventory hosts never seen, and per host the
+    /// products one side shows and the other does not.
+    Coverage {
+        /// An agent inventory: a CSV file, a GLPI JSON file or folder, osquery results;
+        /// repeatable.
+        #[arg(long = "inventory", value_name = "FILE", required = true)]
+        inventories: Vec<PathBuf>,
+        /// The inventories' format [default: detected from each file's content].
+        #[arg(long, value_enum)]
+        format: Option<wiretally::coverage::agents::Format>,
+        /// Take the network's inventory from a state folder (`run`'s, or `analyze --state-dir`).
+        #[arg(long, value_name = "DIR", required_unless_present = "captures")]
+        state: Option<PathBuf>,
+        /// Capture files to take the network's inventory from (after the state, if both).
+        captures: Vec<PathBuf>,
+        /// Also write the report as CSV (one row per finding) to this file.
+        #[arg(long, value_name = "PATH")]
+        csv: Option<PathBuf>,
+        /// Language of the CSV's labels.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: wiretally::coverage::labels::Lang,
+        /// Settings shared with `analyze` (`--json` prints the report as JSON).
+        #[command(flatten)]
+        common: Common,
+    },
     /// Work with configuration files.
     Config {
         /// What to do with one.

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod capture;
 pub mod config;
+pub mod coverage;
 pub mod event;
 pub mod inventory;
 pub mod metrics;

@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wiretally::capture::Source;
+use wiretally::coverage::agents::{Agents, Format};
+use wiretally::coverage::labels::{self, Lang};
 use wiretally::inventory::Inventory;
 use wiretally::inventory::state;
 use wiretally::metrics::Metrics;
@@ -151,6 +153,66 @@ fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
         print!("{}", report::host_summary(&inventory));
     }
     eprintln!("{}", report::statistics(&counters, &inventory, None));
+    Ok(all_ok && counters.worker_panics == 0)
+}
+
+/// Runs `coverage`: the network's inventory from a state folder and/or captures, against the
+/// agent inventories.
+fn coverage(
+    inventories: &[std::path::PathBuf],
+    format: Option<Format>,
+    captures: &[std::path::PathBuf],
+    mut s: Settings,
+    csv: Option<&std::path::Path>,
+    lang: Lang,
+) -> Result<bool> {
+    let stop = on_signals(None)?;
+    let inventory = inventory_for(&mut s, false)?;
+    let mut engine = Engine::start(s.engine, inventory);
+    let mut all_ok = true;
+    for path in captures {
+        let mut source = Source::open_file(path)?;
+        match engine.feed(&mut source, &stop) {
+            Ok(Ended::Complete) => {}
+            Ok(Ended::Truncated(why)) => eprintln!(
+                "wiretally: {}: warning: file is truncated, kept the packets before the cut ({why})",
+                path.display()
+            ),
+            Ok(Ended::Stopped | Ended::WorkerLost) => break,
+            Err(e) => {
+                eprintln!("wiretally: {e}");
+                all_ok = false;
+            }
+        }
+    }
+    let (inventory, counters) = engine.finish();
+    let mut agents = Agents::default();
+    for path in inventories {
+        agents.read(path, format);
+    }
+    for p in &agents.problems {
+        eprintln!("wiretally: {p}");
+    }
+    if !agents.problems.is_empty() {
+        eprintln!(
+            "wiretally: {} inventory row(s) or entries skipped; {} host(s) read.",
+            agents.problems.len(),
+            agents.hosts.len()
+        );
+    }
+    let report = wiretally::coverage::build(&inventory, &agents);
+    if let Some(path) = csv {
+        let text = labels::csv(&report, lang).context("writing the CSV")?;
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    if s.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the report")?
+        );
+    } else {
+        print!("{}", labels::summary(&report));
+    }
     Ok(all_ok && counters.worker_panics == 0)
 }
 
@@ -437,6 +499,28 @@ fn main() -> ExitCode {
         } => check_config(file),
         Command::Analyze { captures, common } => match settings_or_exit(&common, None) {
             Ok(settings) => exit_status(analyze(&captures, settings)),
+            Err(code) => code,
+        },
+        Command::Coverage {
+            inventories,
+            format,
+            state,
+            captures,
+            csv,
+            lang,
+            common,
+        } => match settings_or_exit(&common, None) {
+            Ok(mut settings) => {
+                settings.state_dir = state;
+                exit_status(coverage(
+                    &inventories,
+                    format,
+                    &captures,
+                    settings,
+                    csv.as_deref(),
+                    lang,
+                ))
+            }
             Err(code) => code,
         },
         Command::Run { live, common } => match settings_or_exit(&common, Some(&live)) {

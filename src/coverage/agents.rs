@@ -1,0 +1,580 @@
+//! Agent inventories read into one shape: hosts with their MACs, addresses, name and software.
+//!
+//! Three inputs: a CSV (one row per software, host columns repeated; UTF-8, or GBK/GB18030 as
+//! Chinese spreadsheets export), GLPI Agent inventory JSON (`content.hardware`,
+//! `content.networks`, `content.softwares`; a file or a folder of them), and osquery results
+//! (`osqueryi --json` arrays or osqueryd's NDJSON result log) over `programs`, `deb_packages`,
+//! `rpm_packages`, `apps`, `os_version`, `interface_details`, `interface_addresses` and
+//! `system_info`. A bad row or entry is reported with its file and line (or JSON path) and
+//! skipped; the rest is read.
+
+use crate::event::{Mac, Timestamp};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Most hosts read from all inputs together, and most software entries per host: an input that
+/// claims more is cut, and the cut is reported.
+pub const MAX_AGENT_HOSTS: usize = 200_000;
+/// Most software entries kept per host.
+pub const MAX_SOFTWARE_PER_HOST: usize = 4096;
+/// Largest input file read, bytes.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// One piece of software an agent recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSoftware {
+    /// Its name as recorded.
+    pub name: String,
+    /// Version, when recorded.
+    pub version: Option<String>,
+    /// Publisher, when recorded.
+    pub publisher: Option<String>,
+}
+
+/// One host an agent inventory knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentHost {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Its name.
+    pub hostname: Option<String>,
+    /// Its MACs.
+    pub macs: Vec<Mac>,
+    /// Its addresses.
+    pub ips: Vec<IpAddr>,
+    /// When the agent took the inventory, when it says.
+    pub taken: Option<Timestamp>,
+    /// Its software.
+    pub software: Vec<AgentSoftware>,
+}
+
+/// A row or entry that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: PathBuf,
+    /// Line (1-based) or, for JSON, 0 with the path in `message`.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// CSV with ip, mac, hostname, software, version, publisher columns.
+    Csv,
+    /// GLPI Agent inventory JSON.
+    Glpi,
+    /// osquery results (JSON array or NDJSON result log).
+    Osquery,
+}
+
+/// What the inputs gave.
+#[derive(Debug, Default)]
+pub struct Agents {
+    /// Hosts, in input order.
+    pub hosts: Vec<AgentHost>,
+    /// Rows and entries skipped.
+    pub problems: Vec<Problem>,
+}
+
+impl Agents {
+    fn problem(&mut self, file: &Path, line: usize, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: file.to_path_buf(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn add(&mut self, file: &Path, mut host: AgentHost) {
+        if self.hosts.len() >= MAX_AGENT_HOSTS {
+            self.problem(
+                file,
+                0,
+                format!("more than {MAX_AGENT_HOSTS} hosts; the rest left out"),
+            );
+            return;
+        }
+        if host.software.len() > MAX_SOFTWARE_PER_HOST {
+            self.problem(
+                file,
+                0,
+                format!(
+                    "{} software entries for one host; kept the first {MAX_SOFTWARE_PER_HOST}",
+                    host.software.len()
+                ),
+            );
+            host.software.truncate(MAX_SOFTWARE_PER_HOST);
+        }
+        self.hosts.push(host);
+    }
+
+    /// Reads `path` (a file, or for GLPI a folder of `.json` files) in `format`, or the format
+    /// its content shows.
+    pub fn read(&mut self, path: &Path, format: Option<Format>) {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(path) {
+                Ok(d) => d
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect(),
+                Err(e) => {
+                    self.problem(path, 0, format!("cannot read the folder: {e}"));
+                    return;
+                }
+            };
+            files.sort();
+            for f in files {
+                self.read(&f, format);
+            }
+            return;
+        }
+        let bytes = match std::fs::metadata(path) {
+            Ok(m) if m.len() > MAX_FILE_BYTES => {
+                self.problem(
+                    path,
+                    0,
+                    format!("larger than {MAX_FILE_BYTES} bytes; not read"),
+                );
+                return;
+            }
+            Ok(_) => match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.problem(path, 0, format!("cannot read: {e}"));
+                    return;
+                }
+            },
+            Err(e) => {
+                self.problem(path, 0, format!("cannot read: {e}"));
+                return;
+            }
+        };
+        let text = decode(&bytes);
+        match format.unwrap_or_else(|| detect(&text)) {
+            Format::Csv => self.read_csv(path, &text),
+            Format::Glpi => self.read_glpi(path, &text),
+            Format::Osquery => self.read_osquery(path, &text),
+        }
+    }
+}
+
+/// UTF-8 (a byte-order mark dropped), or else GB18030, the superset of GBK that Chinese
+/// spreadsheets export.
+pub fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => encoding_rs::GB18030.decode(bytes).0.into_owned(),
+    }
+}
+
+/// The format a text looks like: JSON with `content` is GLPI's, other JSON is osquery's, the
+/// rest is CSV.
+pub fn detect(text: &str) -> Format {
+    let t = text.trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        let first = t.lines().next().unwrap_or_default();
+        if t.starts_with('{')
+            && (t.contains("\"content\"") && !first.contains("\"hostIdentifier\""))
+        {
+            Format::Glpi
+        } else {
+            Format::Osquery
+        }
+    } else {
+        Format::Csv
+    }
+}
+
+/// A MAC as agents write it (`:` or `-`), all-zero and group addresses refused.
+fn mac_of(text: &str) -> Option<Mac> {
+    let mac: Mac = text.trim().parse().ok()?;
+    (!mac.is_zero() && !mac.is_group()).then_some(mac)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.chars().take(256).collect())
+}
+
+/// What identifies a host in a CSV row: MAC, name and address as written.
+type HostKey = (Option<Mac>, Option<String>, Option<IpAddr>);
+
+/// An osquery row: the host it belongs to, its line, when it was taken, and its columns.
+type OsqueryRow = (
+    String,
+    usize,
+    Option<Timestamp>,
+    serde_json::Map<String, Value>,
+);
+
+/// Column names a CSV header may use for each field, English and Chinese.
+const CSV_COLUMNS: [(&str, &[&str]); 6] = [
+    ("ip", &["ip", "ip address", "ip地址", "ip 地址", "地址"]),
+    (
+        "mac",
+        &["mac", "mac address", "mac地址", "mac 地址", "物理地址"],
+    ),
+    (
+        "hostname",
+        &[
+            "hostname",
+            "host name",
+            "computer name",
+            "计算机名",
+            "主机名",
+            "计算机名称",
+        ],
+    ),
+    (
+        "software",
+        &[
+            "software",
+            "software name",
+            "name",
+            "软件",
+            "软件名称",
+            "名称",
+        ],
+    ),
+    ("version", &["version", "版本", "软件版本"]),
+    (
+        "publisher",
+        &["publisher", "vendor", "发行商", "厂商", "发布者"],
+    ),
+];
+
+impl Agents {
+    fn read_csv(&mut self, path: &Path, text: &str) {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|c| c.to_lowercase()).collect(),
+            Err(e) => {
+                self.problem(path, 1, format!("no header row: {e}"));
+                return;
+            }
+        };
+        let column = |field: &str| -> Option<usize> {
+            let names = CSV_COLUMNS.iter().find(|(f, _)| *f == field)?.1;
+            header.iter().position(|h| names.contains(&h.as_str()))
+        };
+        let (ip, mac, name, software, version, publisher) = (
+            column("ip"),
+            column("mac"),
+            column("hostname"),
+            column("software"),
+            column("version"),
+            column("publisher"),
+        );
+        if ip.is_none() && mac.is_none() && name.is_none() {
+            self.problem(path, 1, "the header names no ip, mac or hostname column");
+            return;
+        }
+        // Rows of one host share its identifiers; hosts keep the order they first appear in.
+        let mut hosts: BTreeMap<HostKey, usize> = BTreeMap::new();
+        let mut out: Vec<AgentHost> = Vec::new();
+        for (n, record) in reader.records().enumerate() {
+            let line = n + 2;
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    self.problem(path, line, format!("unreadable row: {e}"));
+                    continue;
+                }
+            };
+            let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).and_then(non_empty);
+            let row_mac = match cell(mac) {
+                None => None,
+                Some(m) => match mac_of(&m) {
+                    Some(m) => Some(m),
+                    None => {
+                        self.problem(path, line, format!("mac {m:?} is not a host's MAC address"));
+                        continue;
+                    }
+                },
+            };
+            let row_ip = match cell(ip) {
+                None => None,
+                Some(a) => match a.parse::<IpAddr>() {
+                    Ok(a) => Some(a),
+                    Err(_) => {
+                        self.problem(path, line, format!("ip {a:?} is not an IP address"));
+                        continue;
+                    }
+                },
+            };
+            let row_name = cell(name);
+            if row_mac.is_none() && row_ip.is_none() && row_name.is_none() {
+                self.problem(path, line, "no ip, mac or hostname: the row names no host");
+                continue;
+            }
+            let key = (row_mac, row_name.clone(), row_ip);
+            let index = *hosts.entry(key).or_insert_with(|| {
+                out.push(AgentHost {
+                    source: path.to_path_buf(),
+                    hostname: row_name,
+                    macs: row_mac.into_iter().collect(),
+                    ips: row_ip.into_iter().collect(),
+                    ..AgentHost::default()
+                });
+                out.len() - 1
+            });
+            match cell(software) {
+                Some(sw) => out[index].software.push(AgentSoftware {
+                    name: sw,
+                    version: cell(version),
+                    publisher: cell(publisher),
+                }),
+                None if software.is_some() => {
+                    self.problem(path, line, "no software name");
+                }
+                None => {}
+            }
+        }
+        for h in out {
+            self.add(path, h);
+        }
+    }
+
+    fn read_glpi(&mut self, path: &Path, text: &str) {
+        let doc: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problem(path, e.line(), format!("not JSON: {e}"));
+                return;
+            }
+        };
+        let Some(content) = doc.get("content").filter(|c| c.is_object()) else {
+            self.problem(path, 1, "no content object: not a GLPI inventory");
+            return;
+        };
+        let text_at = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).and_then(non_empty);
+        let mut host = AgentHost {
+            source: path.to_path_buf(),
+            hostname: content.get("hardware").and_then(|h| text_at(h, "name")),
+            taken: content
+                .get("accesslog")
+                .and_then(|a| text_at(a, "logdate"))
+                .and_then(|d| glpi_date(&d)),
+            ..AgentHost::default()
+        };
+        for (i, net) in content
+            .get("networks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(m) = text_at(net, "macaddr") {
+                match mac_of(&m) {
+                    Some(mac) if !host.macs.contains(&mac) => host.macs.push(mac),
+                    Some(_) => {}
+                    // Loopback and virtual adapters report zero MACs; not a problem.
+                    None if m.trim_matches(['0', ':', '-']).is_empty() => {}
+                    None => self.problem(
+                        path,
+                        0,
+                        format!("content.networks[{i}].macaddr {m:?}: not a MAC address"),
+                    ),
+                }
+            }
+            if let Some(a) = text_at(net, "ipaddress") {
+                match a.parse::<IpAddr>() {
+                    Ok(ip) if !ip.is_loopback() && !host.ips.contains(&ip) => host.ips.push(ip),
+                    Ok(_) => {}
+                    Err(_) => self.problem(
+                        path,
+                        0,
+                        format!("content.networks[{i}].ipaddress {a:?}: not an IP address"),
+                    ),
+                }
+            }
+        }
+        if let Some(os) = content.get("operatingsystem")
+            && let Some(name) = text_at(os, "full_name").or_else(|| text_at(os, "name"))
+        {
+            host.software.push(AgentSoftware {
+                name,
+                version: text_at(os, "version"),
+                publisher: None,
+            });
+        }
+        for (i, sw) in content
+            .get("softwares")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            match text_at(sw, "name") {
+                Some(name) => host.software.push(AgentSoftware {
+                    name,
+                    version: text_at(sw, "version"),
+                    publisher: text_at(sw, "publisher"),
+                }),
+                None => self.problem(path, 0, format!("content.softwares[{i}]: no name")),
+            }
+        }
+        if host.hostname.is_none() && host.macs.is_empty() && host.ips.is_empty() {
+            self.problem(
+                path,
+                0,
+                "content.hardware.name and content.networks name no host",
+            );
+            return;
+        }
+        self.add(path, host);
+    }
+
+    fn read_osquery(&mut self, path: &Path, text: &str) {
+        // Rows with the host they belong to (osqueryd's hostIdentifier; one host for an
+        // osqueryi array) and their line.
+        let mut rows: Vec<OsqueryRow> = Vec::new();
+        if text.trim_start().starts_with('[') {
+            match serde_json::from_str::<Vec<Value>>(text) {
+                Ok(array) => {
+                    for (i, row) in array.into_iter().enumerate() {
+                        match row {
+                            Value::Object(m) => rows.push((String::new(), 0, None, m)),
+                            _ => self.problem(path, 0, format!("[{i}]: not an object")),
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.problem(path, e.line(), format!("not JSON: {e}"));
+                    return;
+                }
+            }
+        } else {
+            for (n, line) in text.lines().enumerate() {
+                let line_no = n + 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: Value = match serde_json::from_str(line) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.problem(path, line_no, format!("not a JSON result line: {e}"));
+                        continue;
+                    }
+                };
+                let host = v
+                    .get("hostIdentifier")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let taken = v
+                    .get("unixTime")
+                    .and_then(Value::as_i64)
+                    .map(|s| Timestamp::from_parts(s, 0));
+                let mut columns = Vec::new();
+                if let Some(Value::Object(c)) = v.get("columns") {
+                    columns.push(c.clone());
+                }
+                if let Some(Value::Array(snapshot)) = v.get("snapshot") {
+                    columns.extend(snapshot.iter().filter_map(|r| r.as_object().cloned()));
+                }
+                if columns.is_empty() {
+                    self.problem(path, line_no, "no columns or snapshot");
+                }
+                if v.get("action").and_then(Value::as_str) == Some("removed") {
+                    continue;
+                }
+                rows.extend(
+                    columns
+                        .into_iter()
+                        .map(|c| (host.clone(), line_no, taken, c)),
+                );
+            }
+        }
+        let mut by_host: BTreeMap<String, AgentHost> = BTreeMap::new();
+        for (id, line, taken, row) in rows {
+            let host = by_host.entry(id.clone()).or_insert_with(|| AgentHost {
+                source: path.to_path_buf(),
+                hostname: non_empty(&id),
+                ..AgentHost::default()
+            });
+            host.taken = host.taken.max(taken);
+            let get = |k: &str| row.get(k).and_then(Value::as_str).and_then(non_empty);
+            if let Some(name) = get("computer_name").or_else(|| get("hostname"))
+                && (row.contains_key("cpu_brand")
+                    || row.contains_key("hardware_vendor")
+                    || row.contains_key("computer_name"))
+            {
+                host.hostname = Some(name);
+            } else if row.contains_key("platform") && row.contains_key("major") {
+                if let Some(name) = get("name") {
+                    let version = get("version");
+                    host.software.push(AgentSoftware {
+                        name,
+                        version,
+                        publisher: None,
+                    });
+                }
+            } else if row.contains_key("interface")
+                && (row.contains_key("mac") || row.contains_key("address"))
+            {
+                if let Some(m) = get("mac") {
+                    match mac_of(&m) {
+                        Some(mac) if !host.macs.contains(&mac) => host.macs.push(mac),
+                        Some(_) => {}
+                        None if m.trim_matches(['0', ':', '-']).is_empty() => {}
+                        None => self.problem(path, line, format!("mac {m:?}: not a MAC address")),
+                    }
+                }
+                if let Some(a) = get("address") {
+                    match a.split('%').next().unwrap_or_default().parse::<IpAddr>() {
+                        Ok(ip) if !ip.is_loopback() && !host.ips.contains(&ip) => host.ips.push(ip),
+                        Ok(_) => {}
+                        Err(_) => {
+                            self.problem(path, line, format!("address {a:?}: not an IP address"))
+                        }
+                    }
+                }
+            } else if let Some(name) = get("name")
+                .or_else(|| get("bundle_name"))
+                .or_else(|| get("display_name"))
+            {
+                host.software.push(AgentSoftware {
+                    name,
+                    version: get("version").or_else(|| get("bundle_short_version")),
+                    publisher: get("publisher")
+                        .or_else(|| get("vendor"))
+                        .or_else(|| get("maintainer")),
+                });
+            } else {
+                self.problem(path, line, "a row of no table this reader knows");
+            }
+        }
+        for (_, host) in by_host {
+            if host.hostname.is_none() && host.macs.is_empty() && host.ips.is_empty() {
+                self.problem(
+                    path,
+                    0,
+                    "rows of a host that no name, MAC or address identifies",
+                );
+                continue;
+            }
+            self.add(path, host);
+        }
+    }
+}
+
+/// GLPI's `accesslog.logdate` (`2026-11-30 08:15:02`) as a timestamp, read as UTC.
+fn glpi_date(text: &str) -> Option<Timestamp> {
+    format!("{}Z", text.trim().replace(' ', "T")).parse().ok()
+}

@@ -1,0 +1,366 @@
+//! The coverage cross-check: the network's picture of hosts and products against agent
+//! inventories ([`agents`]), to find hosts no agent covers and software agents never recorded.
+//!
+//! Network records are first grouped into machines: records of one MAC (a PC that DHCP moved
+//! between addresses) are one machine, a record without a MAC is a machine of its own. An agent
+//! host is then matched to a machine by MAC first, then by host name (case-insensitive, domain
+//! suffix stripped), then by address: a record of that address whose time on the network covers
+//! the moment the agent took its inventory, or the current record of the address when the agent
+//! says no time. Each machine and each agent host is matched at most once.
+
+pub mod agents;
+pub mod labels;
+pub mod names;
+
+use crate::event::Mac;
+use crate::inventory::Inventory;
+use crate::inventory::alerts::Alert;
+use crate::inventory::hosts::Host;
+use crate::signature::schema::Category;
+use agents::{AgentHost, Agents};
+use names::NameIndex;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// A product as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductRef {
+    /// Product id of the packs.
+    pub id: String,
+    /// English name.
+    pub name: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Category.
+    pub category: &'static str,
+}
+
+/// A network host no agent inventory covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmanagedHost {
+    /// Its latest address.
+    pub ip: IpAddr,
+    /// Its MAC, when seen.
+    pub mac: Option<Mac>,
+    /// Names it gave.
+    pub hostnames: Vec<String>,
+    /// Products the network shows on it.
+    pub products: Vec<ProductRef>,
+}
+
+/// An agent host the network never saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleHost {
+    /// Its name.
+    pub hostname: Option<String>,
+    /// Its first MAC.
+    pub mac: Option<Mac>,
+    /// Its first address.
+    pub ip: Option<IpAddr>,
+    /// The inventory file it came from.
+    pub source: String,
+}
+
+/// A host both sides know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedHost {
+    /// Its latest address on the network.
+    pub ip: IpAddr,
+    /// Its MAC.
+    pub mac: Option<Mac>,
+    /// Its name (the agent's, else the first the network saw).
+    pub hostname: Option<String>,
+    /// How it was matched: `mac`, `hostname` or `ip`.
+    pub matched_by: &'static str,
+    /// The inventory file.
+    pub source: String,
+    /// Products the network shows that the agent did not record.
+    pub missing_from_inventory: Vec<ProductRef>,
+    /// Products the agent recorded that showed no traffic (informational).
+    pub not_seen_on_network: Vec<ProductRef>,
+}
+
+/// A share: how many of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ratio {
+    /// Covered.
+    pub covered: usize,
+    /// All.
+    pub total: usize,
+    /// `covered / total`, absent when there is nothing to count.
+    pub ratio: Option<f64>,
+}
+
+impl Ratio {
+    fn of(covered: usize, total: usize) -> Ratio {
+        Ratio {
+            covered,
+            total,
+            ratio: (total > 0).then(|| (covered as f64 / total as f64 * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+/// Coverage overall and per category.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Network hosts with an agent inventory.
+    pub overall: Ratio,
+    /// Per category: the products the network shows on hosts, and how many of those
+    /// (host, product) pairs an agent recorded.
+    pub by_category: BTreeMap<&'static str, Ratio>,
+}
+
+/// A software name no pack knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedSoftware {
+    /// The name as recorded.
+    pub name: String,
+    /// Its publisher, when recorded.
+    pub publisher: Option<String>,
+    /// Agent hosts that recorded it.
+    pub hosts: usize,
+}
+
+/// The whole cross-check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Network hosts with no inventory record.
+    pub unmanaged_hosts: Vec<UnmanagedHost>,
+    /// Inventory hosts the network never saw (stale or offline).
+    pub stale_hosts: Vec<StaleHost>,
+    /// Hosts both know, with what one side shows and the other does not.
+    pub hosts: Vec<MatchedHost>,
+    /// Coverage ratios.
+    pub coverage: Coverage,
+    /// Software names no signature pack knows, most common first.
+    pub unmatched_software: Vec<UnmatchedSoftware>,
+    /// The activation and licence alerts of the same inventory.
+    pub alerts: Vec<Alert>,
+    /// Inventory rows and entries skipped, as `file:line: why`.
+    pub problems: Vec<String>,
+}
+
+/// Network records of one machine.
+struct Machine<'a> {
+    records: Vec<&'a Host>,
+    mac: Option<Mac>,
+}
+
+impl Machine<'_> {
+    fn latest(&self) -> &Host {
+        self.records
+            .iter()
+            .max_by_key(|h| (h.ended.is_none(), h.last_seen))
+            .copied()
+            .unwrap_or(self.records[0])
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for h in &self.records {
+            for n in &h.names {
+                if !names.contains(&n.name) {
+                    names.push(n.name.clone());
+                }
+            }
+        }
+        names
+    }
+}
+
+/// A host name's first label, lower case: `PC-01.campus.edu.cn` and `pc-01` are one name.
+fn short_name(name: &str) -> String {
+    name.trim()
+        .trim_end_matches('.')
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+fn machines(inv: &Inventory) -> Vec<Machine<'_>> {
+    let mut out: Vec<Machine> = Vec::new();
+    let mut by_mac: HashMap<Mac, usize> = HashMap::new();
+    for h in inv.hosts.all() {
+        match h.mac {
+            Some(mac) => match by_mac.get(&mac) {
+                Some(&i) => out[i].records.push(h),
+                None => {
+                    by_mac.insert(mac, out.len());
+                    out.push(Machine {
+                        records: vec![h],
+                        mac: Some(mac),
+                    });
+                }
+            },
+            None => out.push(Machine {
+                records: vec![h],
+                mac: None,
+            }),
+        }
+    }
+    out
+}
+
+/// The machine an agent host is, and how it was found.
+fn find(machines: &[Machine], taken: &[bool], agent: &AgentHost) -> Option<(usize, &'static str)> {
+    let free = |i: &usize| !taken[*i];
+    if let Some(i) = (0..machines.len())
+        .filter(free)
+        .find(|&i| machines[i].mac.is_some_and(|m| agent.macs.contains(&m)))
+    {
+        return Some((i, "mac"));
+    }
+    if let Some(name) = agent
+        .hostname
+        .as_deref()
+        .map(short_name)
+        .filter(|n| !n.is_empty())
+        && let Some(i) = (0..machines.len())
+            .filter(free)
+            .find(|&i| machines[i].names().iter().any(|n| short_name(n) == name))
+    {
+        return Some((i, "hostname"));
+    }
+    (0..machines.len())
+        .filter(free)
+        .find(|&i| {
+            machines[i].records.iter().any(|h| {
+                agent.ips.contains(&h.ip)
+                    && match agent.taken {
+                        Some(t) => h.first_seen <= t && t <= h.ended.unwrap_or(h.last_seen),
+                        None => h.ended.is_none(),
+                    }
+            })
+        })
+        .map(|i| (i, "ip"))
+}
+
+/// Builds the cross-check of an inventory and agent inventories.
+pub fn build(inv: &Inventory, agents: &Agents) -> Report {
+    let sigs = &inv.signatures;
+    let index = NameIndex::new(sigs);
+    let product_ref = |i: usize| {
+        sigs.products.get(i).map(|p| ProductRef {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            name_zh: p.name_zh.clone(),
+            vendor: p.vendor.clone(),
+            category: p.category.as_str(),
+        })
+    };
+    let machines = machines(inv);
+    let seen: Vec<BTreeSet<usize>> = machines
+        .iter()
+        .map(|m| {
+            m.records
+                .iter()
+                .flat_map(|h| h.software.reported(sigs))
+                .map(|(p, _)| p.product as usize)
+                .collect()
+        })
+        .collect();
+    let mut taken = vec![false; machines.len()];
+    let mut matched: Vec<Option<(usize, BTreeSet<usize>)>> = vec![None; machines.len()];
+    let mut hosts = Vec::new();
+    let mut stale_hosts = Vec::new();
+    let mut unmatched: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+    for (a, agent) in agents.hosts.iter().enumerate() {
+        let mut recorded = BTreeSet::new();
+        for sw in &agent.software {
+            match index.product_of(&sw.name, sw.publisher.as_deref()) {
+                Some(p) => {
+                    recorded.insert(p);
+                }
+                None => {
+                    *unmatched
+                        .entry((sw.name.clone(), sw.publisher.clone()))
+                        .or_default() += 1
+                }
+            }
+        }
+        let source = agent.source.display().to_string();
+        let Some((m, how)) = find(&machines, &taken, agent) else {
+            stale_hosts.push(StaleHost {
+                hostname: agent.hostname.clone(),
+                mac: agent.macs.first().copied(),
+                ip: agent.ips.first().copied(),
+                source,
+            });
+            continue;
+        };
+        taken[m] = true;
+        let machine = &machines[m];
+        let latest = machine.latest();
+        hosts.push(MatchedHost {
+            ip: latest.ip,
+            mac: machine.mac,
+            hostname: agent
+                .hostname
+                .clone()
+                .or_else(|| machine.names().into_iter().next()),
+            matched_by: how,
+            source,
+            missing_from_inventory: seen[m]
+                .difference(&recorded)
+                .filter_map(|&p| product_ref(p))
+                .collect(),
+            not_seen_on_network: recorded
+                .difference(&seen[m])
+                .filter_map(|&p| product_ref(p))
+                .collect(),
+        });
+        matched[m] = Some((a, recorded));
+    }
+    let unmanaged_hosts = machines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matched[*i].is_none())
+        .map(|(i, m)| UnmanagedHost {
+            ip: m.latest().ip,
+            mac: m.mac,
+            hostnames: m.names(),
+            products: seen[i].iter().filter_map(|&p| product_ref(p)).collect(),
+        })
+        .collect();
+    let mut by_category = BTreeMap::new();
+    for c in Category::ALL {
+        let (mut covered, mut total) = (0, 0);
+        for (i, products) in seen.iter().enumerate() {
+            for &p in products {
+                if sigs.products.get(p).is_some_and(|x| x.category == c) {
+                    total += 1;
+                    if matched[i].as_ref().is_some_and(|(_, rec)| rec.contains(&p)) {
+                        covered += 1;
+                    }
+                }
+            }
+        }
+        by_category.insert(c.as_str(), Ratio::of(covered, total));
+    }
+    let mut unmatched_software: Vec<UnmatchedSoftware> = unmatched
+        .into_iter()
+        .map(|((name, publisher), hosts)| UnmatchedSoftware {
+            name,
+            publisher,
+            hosts,
+        })
+        .collect();
+    unmatched_software.sort_by(|a, b| b.hosts.cmp(&a.hosts).then(a.name.cmp(&b.name)));
+    Report {
+        unmanaged_hosts,
+        stale_hosts,
+        coverage: Coverage {
+            overall: Ratio::of(hosts.len(), machines.len()),
+            by_category,
+        },
+        hosts,
+        unmatched_software,
+        alerts: inv.alerts.all().to_vec(),
+        problems: agents.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
