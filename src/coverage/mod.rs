@@ -16,6 +16,7 @@ use crate::event::Mac;
 use crate::inventory::Inventory;
 use crate::inventory::alerts::Alert;
 use crate::inventory::hosts::Host;
+use crate::signature::Signatures;
 use crate::signature::schema::Category;
 use agents::{AgentHost, Agents};
 use names::NameIndex;
@@ -240,19 +241,26 @@ fn find(machines: &[Machine], taken: &[bool], agent: &AgentHost) -> Option<(usiz
         .map(|i| (i, "ip"))
 }
 
-/// Builds the cross-check of an inventory and agent inventories.
-pub fn build(inv: &Inventory, agents: &Agents) -> Report {
-    let sigs = &inv.signatures;
-    let index = NameIndex::new(sigs);
-    let product_ref = |i: usize| {
-        sigs.products.get(i).map(|p| ProductRef {
+/// Products by index, as the report shows them, sorted by id.
+fn product_refs(sigs: &Signatures, products: impl Iterator<Item = usize>) -> Vec<ProductRef> {
+    let mut out: Vec<ProductRef> = products
+        .filter_map(|i| sigs.products.get(i))
+        .map(|p| ProductRef {
             id: p.id.clone(),
             name: p.name.clone(),
             name_zh: p.name_zh.clone(),
             vendor: p.vendor.clone(),
             category: p.category.as_str(),
         })
-    };
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// Builds the cross-check of an inventory and agent inventories.
+pub fn build(inv: &Inventory, agents: &Agents) -> Report {
+    let sigs = &inv.signatures;
+    let index = NameIndex::new(sigs);
     let machines = machines(inv);
     let seen: Vec<BTreeSet<usize>> = machines
         .iter()
@@ -305,14 +313,8 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
                 .or_else(|| machine.names().into_iter().next()),
             matched_by: how,
             source,
-            missing_from_inventory: seen[m]
-                .difference(&recorded)
-                .filter_map(|&p| product_ref(p))
-                .collect(),
-            not_seen_on_network: recorded
-                .difference(&seen[m])
-                .filter_map(|&p| product_ref(p))
-                .collect(),
+            missing_from_inventory: product_refs(sigs, seen[m].difference(&recorded).copied()),
+            not_seen_on_network: product_refs(sigs, recorded.difference(&seen[m]).copied()),
         });
         matched[m] = Some((a, recorded));
     }
@@ -324,7 +326,7 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
             ip: m.latest().ip,
             mac: m.mac,
             hostnames: m.names(),
-            products: seen[i].iter().filter_map(|&p| product_ref(p)).collect(),
+            products: product_refs(sigs, seen[i].iter().copied()),
         })
         .collect();
     let mut by_category = BTreeMap::new();
