@@ -58,9 +58,15 @@ pub enum Command {
         /// Also write the report as CSV (one row per finding) to this file.
         #[arg(long, value_name = "PATH")]
         csv: Option<PathBuf>,
-        /// Language of the CSV's labels.
-        #[arg(long, value_enum, default_value = "en")]
-        lang: wiretally::coverage::labels::Lang,
+        /// Also write the report as an XLSX workbook (one sheet per section) to this file.
+        #[arg(long, value_name = "PATH")]
+        xlsx: Option<PathBuf>,
+        /// Also write the report as one self-contained HTML page with charts to this file.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
+        /// Language of the labels [default: en for CSV, zh for XLSX and HTML].
+        #[arg(long, value_enum)]
+        lang: Option<wiretally::coverage::labels::Lang>,
         /// Settings shared with `analyze` (`--json` prints the report as JSON).
         #[command(flatten)]
         common: Common,

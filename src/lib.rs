@@ -15,6 +15,7 @@ pub mod coverage;
 pub mod event;
 pub mod inventory;
 pub mod metrics;
+pub mod output;
 pub mod pipeline;
 pub mod policy;
 pub mod report;

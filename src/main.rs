@@ -156,6 +156,39 @@ fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
     Ok(all_ok && counters.worker_panics == 0)
 }
 
+/// Where a report goes besides stdout.
+struct ReportFiles {
+    csv: Option<std::path::PathBuf>,
+    xlsx: Option<std::path::PathBuf>,
+    html: Option<std::path::PathBuf>,
+    lang: Option<Lang>,
+}
+
+impl ReportFiles {
+    /// Writes the XLSX and HTML forms of a document, where asked.
+    fn write(&self, doc: &wiretally::output::Document, lang: Lang) -> Result<()> {
+        if let Some(path) = &self.xlsx {
+            let bytes = wiretally::output::xlsx::workbook(doc).context("building the workbook")?;
+            std::fs::write(path, bytes)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        if let Some(path) = &self.html {
+            let code = match lang {
+                Lang::En => "en",
+                Lang::Zh => "zh-CN",
+            };
+            std::fs::write(path, wiretally::output::html::page(doc, code))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Now, as RFC 3339 UTC to the second.
+fn now_text() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
 /// Runs `coverage`: the network's inventory from a state folder and/or captures, against the
 /// agent inventories.
 fn coverage(
@@ -163,8 +196,7 @@ fn coverage(
     format: Option<Format>,
     captures: &[std::path::PathBuf],
     mut s: Settings,
-    csv: Option<&std::path::Path>,
-    lang: Lang,
+    out: &ReportFiles,
 ) -> Result<bool> {
     let stop = on_signals(None)?;
     let inventory = inventory_for(&mut s, false)?;
@@ -201,10 +233,28 @@ fn coverage(
         );
     }
     let report = wiretally::coverage::build(&inventory, &agents);
-    if let Some(path) = csv {
-        let text = labels::csv(&report, lang).context("writing the CSV")?;
+    if let Some(path) = &out.csv {
+        let text = labels::csv(&report, out.lang.unwrap_or(Lang::En)).context("writing the CSV")?;
         std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
     }
+    let lang = out.lang.unwrap_or(Lang::Zh);
+    let (sensor, generated, inputs) = match lang {
+        Lang::En => ("sensor", "generated", "agent inventories"),
+        Lang::Zh => ("传感器", "生成时间", "终端台账文件"),
+    };
+    let cover = vec![
+        (sensor.to_string(), s.metrics.sensor_name.clone()),
+        (generated.to_string(), now_text()),
+        (
+            inputs.to_string(),
+            inventories
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    out.write(&labels::document(&report, lang, cover), lang)?;
     if s.json {
         println!(
             "{}",
@@ -507,19 +557,20 @@ fn main() -> ExitCode {
             state,
             captures,
             csv,
+            xlsx,
+            html,
             lang,
             common,
         } => match settings_or_exit(&common, None) {
             Ok(mut settings) => {
                 settings.state_dir = state;
-                exit_status(coverage(
-                    &inventories,
-                    format,
-                    &captures,
-                    settings,
-                    csv.as_deref(),
+                let files = ReportFiles {
+                    csv,
+                    xlsx,
+                    html,
                     lang,
-                ))
+                };
+                exit_status(coverage(&inventories, format, &captures, settings, &files))
             }
             Err(code) => code,
         },

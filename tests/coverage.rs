@@ -265,3 +265,121 @@ fn the_csv_report_has_chinese_labels_for_excel() {
             .any(|r| &r[0] == "台账缺失软件" && &r[4] == "microsoft.office" && &r[6] == "办公软件")
     );
 }
+
+#[test]
+fn the_xlsx_and_html_forms_hold_the_report_in_chinese() {
+    use calamine::{Data, Reader, Xlsx};
+    let dir = temp_dir("coverage-xlsx");
+    let inv = write(
+        &dir,
+        "assets.csv",
+        b"mac,hostname,software,publisher\n\
+5e:ab:dd:dc:6a:34,lab-pc-01,Microsoft Windows 11 Pro,Microsoft Corporation\n\
+5e:ab:dd:dc:6a:34,lab-pc-01,<script>alert(1)</script> Tool,Evil & Co\n",
+    );
+    let (xlsx, html) = (dir.join("coverage.xlsx"), dir.join("coverage.html"));
+    coverage(
+        &[&inv],
+        &[
+            "--xlsx",
+            xlsx.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "软件资产覆盖核查",
+            "覆盖率",
+            "未纳管主机",
+            "台账中未见主机",
+            "台账缺失软件",
+            "网络未见软件",
+            "未识别软件",
+            "告警"
+        ]
+    );
+    let cell = |r: &calamine::Range<Data>, row: u32, col: u32| -> String {
+        r.get_value((row, col))
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    let missing = book.worksheet_range("台账缺失软件").unwrap();
+    let header: Vec<String> = (0..7).map(|c| cell(&missing, 0, c)).collect();
+    assert_eq!(
+        header,
+        [
+            "IP地址",
+            "MAC地址",
+            "计算机名",
+            "产品标识",
+            "产品",
+            "软件类别",
+            "匹配方式"
+        ]
+    );
+    let rows: Vec<Vec<String>> = (1..missing.height() as u32)
+        .map(|r| (0..7).map(|c| cell(&missing, r, c)).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "198.18.0.114",
+            "5e:ab:dd:dc:6a:34",
+            "lab-pc-01",
+            "adobe.creative-cloud",
+            "Adobe Creative Cloud 创意套件",
+            "其他",
+            "mac"
+        ]
+    );
+    assert_eq!(rows.len(), 3, "Creative Cloud, Defender, Office: {rows:?}");
+    let coverage_sheet = book.worksheet_range("覆盖率").unwrap();
+    let os_row = (1..coverage_sheet.height() as u32)
+        .find(|&r| cell(&coverage_sheet, r, 0) == "操作系统")
+        .expect("a row for operating systems");
+    assert_eq!(
+        coverage_sheet.get_value((os_row, 1)),
+        Some(&Data::Float(1.0))
+    );
+    assert_eq!(
+        coverage_sheet.get_value((os_row, 3)),
+        Some(&Data::Float(100.0))
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    let dom = tl::parse(&page, tl::ParserOptions::default()).unwrap();
+    let parser = dom.parser();
+    let texts = |selector: &str| -> Vec<String> {
+        dom.query_selector(selector)
+            .unwrap()
+            .filter_map(|h| h.get(parser))
+            .map(|n| n.inner_text(parser).to_string())
+            .collect()
+    };
+    assert_eq!(texts("h1"), ["软件资产覆盖核查"]);
+    assert_eq!(
+        texts("h2"),
+        [
+            "覆盖率",
+            "未纳管主机",
+            "台账中未见主机",
+            "台账缺失软件",
+            "网络未见软件",
+            "未识别软件",
+            "告警"
+        ]
+    );
+    assert!(
+        texts("td").iter().any(|t| t == "198.18.0.1"),
+        "the unmanaged server"
+    );
+    // Inventory text is escaped: no script element, the name shown as text.
+    assert_eq!(dom.query_selector("script").unwrap().count(), 0);
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; Tool"));
+    // The chart: one bar per category with data (os, office, antivirus, other).
+    assert_eq!(dom.query_selector("rect").unwrap().count(), 4);
+}

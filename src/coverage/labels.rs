@@ -1,7 +1,9 @@
-//! The report's words in English and Chinese, and the flat CSV and text forms of a
-//! [`Report`](super::Report).
+//! The report's words in English and Chinese, and the forms of a [`Report`](super::Report): a
+//! flat CSV, a text summary, and a [`Document`] for XLSX and HTML.
 
 use super::{ProductRef, Report};
+use crate::inventory::alerts::Alert;
+use crate::output::{Cell, Chart, Document, Table};
 use std::fmt::Write as _;
 
 /// Language of labels.
@@ -94,7 +96,8 @@ pub fn category(c: &str, lang: Lang) -> &str {
     }
 }
 
-fn product_name(p: &ProductRef, lang: Lang) -> &str {
+/// A product's name in a language (its Chinese name where the pack gives one).
+pub fn product_name(p: &ProductRef, lang: Lang) -> &str {
     match lang {
         Lang::Zh if !p.name_zh.is_empty() => &p.name_zh,
         _ => &p.name,
@@ -253,4 +256,232 @@ pub fn summary(report: &Report) -> String {
         report.problems.len()
     );
     s
+}
+
+/// A cell of text.
+fn t(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+/// The alert tables' header row and rows, shared with the half-yearly report.
+pub fn alert_table(alerts: &[Alert], lang: Lang) -> Table {
+    let h = |en: &str, zh: &str| match lang {
+        Lang::En => en.to_string(),
+        Lang::Zh => zh.to_string(),
+    };
+    Table {
+        title: h("Alerts", "告警"),
+        headers: vec![
+            h("kind", "告警类型"),
+            h("severity", "级别"),
+            h("host", "主机"),
+            h("server", "服务器"),
+            h("product", "产品"),
+            h("first seen", "首次发现"),
+            h("last seen", "最近发现"),
+            h("count", "次数"),
+            h("reason", "原因"),
+        ],
+        rows: alerts
+            .iter()
+            .map(|a| {
+                let server = a.server.as_ref().map_or(String::new(), |s| {
+                    s.name
+                        .clone()
+                        .or_else(|| s.address.map(|ip| ip.to_string()))
+                        .unwrap_or_default()
+                });
+                vec![
+                    t(alert_kind(a.kind.as_str(), lang)),
+                    t(serde_json::to_value(a.severity)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()),
+                    t(a.host.ip.map(|ip| ip.to_string()).unwrap_or_default()),
+                    t(server),
+                    t(a.product.clone().unwrap_or_default()),
+                    t(a.first_seen.to_string()),
+                    t(a.last_seen.to_string()),
+                    Cell::Number(a.count as f64),
+                    t(a.reason.clone()),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// An alert kind's name in a language.
+pub fn alert_kind(kind: &str, lang: Lang) -> &str {
+    match (lang, kind) {
+        (Lang::En, _) => kind,
+        (Lang::Zh, "unauthorized_activation_server") => "未授权激活服务器",
+        (Lang::Zh, "unauthorized_license_server") => "未授权许可证服务器",
+        (Lang::Zh, "unlicensed_product") => "无许可证软件",
+        (Lang::Zh, "license_overuse") => "许可证超量使用",
+        (Lang::Zh, other) => other,
+    }
+}
+
+/// The report as a document for XLSX and HTML: coverage by category (also charted), then one
+/// table per finding; `cover` holds the lines of its first page.
+pub fn document(report: &Report, lang: Lang, cover: Vec<(String, String)>) -> Document {
+    let h = |en: &str, zh: &str| match lang {
+        Lang::En => en.to_string(),
+        Lang::Zh => zh.to_string(),
+    };
+    let mac = |m: Option<crate::event::Mac>| m.map(|m| m.to_string()).unwrap_or_default();
+    let mut coverage_rows = vec![vec![
+        t(h(
+            "all hosts (with an agent inventory)",
+            "全部主机（已纳管）",
+        )),
+        Cell::Number(report.coverage.overall.covered as f64),
+        Cell::Number(report.coverage.overall.total as f64),
+        report
+            .coverage
+            .overall
+            .ratio
+            .map_or(t("-"), |r| Cell::Number((r * 1000.0).round() / 10.0)),
+    ]];
+    let mut bars = Vec::new();
+    for (c, r) in &report.coverage.by_category {
+        coverage_rows.push(vec![
+            t(category(c, lang)),
+            Cell::Number(r.covered as f64),
+            Cell::Number(r.total as f64),
+            r.ratio
+                .map_or(t("-"), |x| Cell::Number((x * 1000.0).round() / 10.0)),
+        ]);
+        if let Some(x) = r.ratio {
+            bars.push((category(c, lang).to_string(), (x * 1000.0).round() / 10.0));
+        }
+    }
+    let product_rows = |pick: fn(&super::MatchedHost) -> &Vec<ProductRef>| -> Vec<Vec<Cell>> {
+        report
+            .hosts
+            .iter()
+            .flat_map(|host| {
+                pick(host).iter().map(move |p| {
+                    vec![
+                        t(host.ip.to_string()),
+                        t(mac(host.mac)),
+                        t(host.hostname.clone().unwrap_or_default()),
+                        t(p.id.clone()),
+                        t(product_name(p, lang)),
+                        t(category(p.category, lang)),
+                        t(host.matched_by),
+                    ]
+                })
+            })
+            .collect()
+    };
+    let product_headers = vec![
+        IP.get(lang).to_string(),
+        MAC.get(lang).to_string(),
+        HOSTNAME.get(lang).to_string(),
+        PRODUCT_ID.get(lang).to_string(),
+        PRODUCT.get(lang).to_string(),
+        CATEGORY.get(lang).to_string(),
+        h("matched by", "匹配方式"),
+    ];
+    Document {
+        title: h("Software coverage cross-check", "软件资产覆盖核查"),
+        cover,
+        charts: vec![Chart {
+            title: h(
+                "Products seen on the network that agents recorded, by category",
+                "网络发现的软件中已登记的比例（按类别）",
+            ),
+            bars,
+            unit: "%".into(),
+        }],
+        tables: vec![
+            Table {
+                title: h("Coverage", "覆盖率"),
+                headers: vec![
+                    CATEGORY.get(lang).to_string(),
+                    h("covered", "已覆盖"),
+                    h("total", "总数"),
+                    h("ratio %", "比例 %"),
+                ],
+                rows: coverage_rows,
+            },
+            Table {
+                title: UNMANAGED.get(lang).to_string(),
+                headers: vec![
+                    IP.get(lang).to_string(),
+                    MAC.get(lang).to_string(),
+                    HOSTNAME.get(lang).to_string(),
+                    h("products seen", "发现的软件"),
+                ],
+                rows: report
+                    .unmanaged_hosts
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            t(u.ip.to_string()),
+                            t(mac(u.mac)),
+                            t(u.hostnames.join(" ")),
+                            t(u.products
+                                .iter()
+                                .map(|p| product_name(p, lang))
+                                .collect::<Vec<_>>()
+                                .join("; ")),
+                        ]
+                    })
+                    .collect(),
+            },
+            Table {
+                title: STALE.get(lang).to_string(),
+                headers: vec![
+                    HOSTNAME.get(lang).to_string(),
+                    MAC.get(lang).to_string(),
+                    IP.get(lang).to_string(),
+                    h("inventory file", "台账文件"),
+                ],
+                rows: report
+                    .stale_hosts
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            t(s.hostname.clone().unwrap_or_default()),
+                            t(mac(s.mac)),
+                            t(s.ip.map(|i| i.to_string()).unwrap_or_default()),
+                            t(s.source.clone()),
+                        ]
+                    })
+                    .collect(),
+            },
+            Table {
+                title: MISSING.get(lang).to_string(),
+                headers: product_headers.clone(),
+                rows: product_rows(|h| &h.missing_from_inventory),
+            },
+            Table {
+                title: NOT_SEEN.get(lang).to_string(),
+                headers: product_headers,
+                rows: product_rows(|h| &h.not_seen_on_network),
+            },
+            Table {
+                title: UNMATCHED.get(lang).to_string(),
+                headers: vec![
+                    h("software name", "软件名称"),
+                    h("publisher", "发行商"),
+                    h("hosts", "主机数"),
+                ],
+                rows: report
+                    .unmatched_software
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            t(u.name.clone()),
+                            t(u.publisher.clone().unwrap_or_default()),
+                            Cell::Number(u.hosts as f64),
+                        ]
+                    })
+                    .collect(),
+            },
+            alert_table(&report.alerts, lang),
+        ],
+    }
 }
