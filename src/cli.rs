@@ -71,6 +71,37 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// The half-yearly software legalization report of one period (XLSX and/or HTML): products
+    /// per category, how Microsoft products were activated, activation and licence alerts,
+    /// ledger seats, and coverage against agent inventories when given.
+    Report {
+        /// The half year: 2026H1 (January–June) or 2026H2 (July–December).
+        #[arg(long)]
+        period: wiretally::compliance::Period,
+        /// Take the network's inventory from a state folder (`run`'s, or `analyze --state-dir`).
+        #[arg(long, value_name = "DIR", required_unless_present = "captures")]
+        state: Option<PathBuf>,
+        /// Capture files to take the network's inventory from (after the state, if both).
+        captures: Vec<PathBuf>,
+        /// Agent inventories to cross-check against (as for `coverage`); repeatable.
+        #[arg(long = "inventory", value_name = "FILE")]
+        inventories: Vec<PathBuf>,
+        /// The inventories' format [default: detected from each file's content].
+        #[arg(long, value_enum)]
+        format: Option<wiretally::coverage::agents::Format>,
+        /// Write the report as an XLSX workbook to this file.
+        #[arg(long, value_name = "PATH", required_unless_present = "html")]
+        xlsx: Option<PathBuf>,
+        /// Write the report as one self-contained HTML page to this file.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
+        /// Language of the labels [default: zh].
+        #[arg(long, value_enum)]
+        lang: Option<wiretally::coverage::labels::Lang>,
+        /// Settings shared with `analyze` (`--config` gives the policy and ledger judged).
+        #[command(flatten)]
+        common: Common,
+    },
     /// Work with configuration files.
     Config {
         /// What to do with one.

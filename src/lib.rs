@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod compliance;
 pub mod config;
 pub mod coverage;
 pub mod event;

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wiretally::capture::Source;
+use wiretally::compliance::{self, Period};
 use wiretally::coverage::agents::{Agents, Format};
 use wiretally::coverage::labels::{self, Lang};
 use wiretally::inventory::Inventory;
@@ -189,17 +190,14 @@ fn now_text() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// Runs `coverage`: the network's inventory from a state folder and/or captures, against the
-/// agent inventories.
-fn coverage(
-    inventories: &[std::path::PathBuf],
-    format: Option<Format>,
+/// The network's inventory for `coverage` and `report`: restored from the state folder, if
+/// any, with the captures (if any) read on top; nothing is saved.
+fn network_inventory(
     captures: &[std::path::PathBuf],
-    mut s: Settings,
-    out: &ReportFiles,
-) -> Result<bool> {
+    s: &mut Settings,
+) -> Result<(Inventory, Counters, bool)> {
     let stop = on_signals(None)?;
-    let inventory = inventory_for(&mut s, false)?;
+    let inventory = inventory_for(s, false)?;
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
     for path in captures {
@@ -218,6 +216,11 @@ fn coverage(
         }
     }
     let (inventory, counters) = engine.finish();
+    Ok((inventory, counters, all_ok))
+}
+
+/// Reads the agent inventories, saying what was skipped.
+fn read_agents(inventories: &[std::path::PathBuf], format: Option<Format>) -> Agents {
     let mut agents = Agents::default();
     for path in inventories {
         agents.read(path, format);
@@ -232,28 +235,51 @@ fn coverage(
             agents.hosts.len()
         );
     }
+    agents
+}
+
+/// The cover lines every report starts with: sensor and generation time.
+fn cover_lines(s: &Settings, lang: Lang) -> Vec<(String, String)> {
+    let (sensor, generated) = match lang {
+        Lang::En => ("sensor", "generated"),
+        Lang::Zh => ("传感器", "生成时间"),
+    };
+    vec![
+        (sensor.to_string(), s.metrics.sensor_name.clone()),
+        (generated.to_string(), now_text()),
+    ]
+}
+
+/// Runs `coverage`: the network's inventory from a state folder and/or captures, against the
+/// agent inventories.
+fn coverage(
+    inventories: &[std::path::PathBuf],
+    format: Option<Format>,
+    captures: &[std::path::PathBuf],
+    mut s: Settings,
+    out: &ReportFiles,
+) -> Result<bool> {
+    let (inventory, counters, all_ok) = network_inventory(captures, &mut s)?;
+    let agents = read_agents(inventories, format);
     let report = wiretally::coverage::build(&inventory, &agents);
     if let Some(path) = &out.csv {
         let text = labels::csv(&report, out.lang.unwrap_or(Lang::En)).context("writing the CSV")?;
         std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     let lang = out.lang.unwrap_or(Lang::Zh);
-    let (sensor, generated, inputs) = match lang {
-        Lang::En => ("sensor", "generated", "agent inventories"),
-        Lang::Zh => ("传感器", "生成时间", "终端台账文件"),
-    };
-    let cover = vec![
-        (sensor.to_string(), s.metrics.sensor_name.clone()),
-        (generated.to_string(), now_text()),
-        (
-            inputs.to_string(),
-            inventories
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-    ];
+    let mut cover = cover_lines(&s, lang);
+    cover.push((
+        match lang {
+            Lang::En => "agent inventories",
+            Lang::Zh => "终端台账文件",
+        }
+        .to_string(),
+        inventories
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
     out.write(&labels::document(&report, lang, cover), lang)?;
     if s.json {
         println!(
@@ -262,6 +288,35 @@ fn coverage(
         );
     } else {
         print!("{}", labels::summary(&report));
+    }
+    Ok(all_ok && counters.worker_panics == 0)
+}
+
+/// Runs `report`: the half-yearly legalization report of one period.
+fn half_year_report(
+    period: Period,
+    inventories: &[std::path::PathBuf],
+    format: Option<Format>,
+    captures: &[std::path::PathBuf],
+    mut s: Settings,
+    out: &ReportFiles,
+) -> Result<bool> {
+    let (inventory, counters, all_ok) = network_inventory(captures, &mut s)?;
+    let cross = (!inventories.is_empty()).then(|| {
+        let agents = read_agents(inventories, format);
+        wiretally::coverage::build(&inventory, &agents)
+    });
+    let lang = out.lang.unwrap_or(Lang::Zh);
+    let doc = compliance::document(
+        &inventory,
+        period,
+        lang,
+        cover_lines(&s, lang),
+        cross.as_ref(),
+    );
+    out.write(&doc, lang)?;
+    for table in &doc.tables {
+        println!("{}: {} row(s)", table.title, table.rows.len());
     }
     Ok(all_ok && counters.worker_panics == 0)
 }
@@ -571,6 +626,36 @@ fn main() -> ExitCode {
                     lang,
                 };
                 exit_status(coverage(&inventories, format, &captures, settings, &files))
+            }
+            Err(code) => code,
+        },
+        Command::Report {
+            period,
+            state,
+            captures,
+            inventories,
+            format,
+            xlsx,
+            html,
+            lang,
+            common,
+        } => match settings_or_exit(&common, None) {
+            Ok(mut settings) => {
+                settings.state_dir = state;
+                let files = ReportFiles {
+                    csv: None,
+                    xlsx,
+                    html,
+                    lang,
+                };
+                exit_status(half_year_report(
+                    period,
+                    &inventories,
+                    format,
+                    &captures,
+                    settings,
+                    &files,
+                ))
             }
             Err(code) => code,
         },

@@ -1,6 +1,6 @@
 //! Reports for people: a document of titled tables (and bar charts), rendered as an XLSX
 //! workbook (one sheet per table, frozen header row, filters) or as one self-contained HTML page
-//! with SVG charts. [`crate::coverage`] builds them.
+//! with SVG charts. [`crate::coverage`] and [`crate::compliance`] build them.
 
 pub mod html;
 pub mod xlsx;

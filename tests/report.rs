@@ -1,0 +1,172 @@
+//! `wiretally report`: the half-yearly legalization report on the Quick start capture, judged by
+//! the example configuration (config/wiretally.toml: a KMS host list that does not hold the
+//! lab's, and a ledger with Windows and Office), read back from XLSX with calamine and from
+//! HTML with a parser.
+
+mod common;
+
+use calamine::{Data, Range, Reader, Xlsx};
+use common::*;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Runs `report` on the lab capture with the example configuration; extra arguments appended.
+fn report(extra: &[&str]) {
+    let mut args = vec![
+        "report".to_string(),
+        "--home-net".into(),
+        "198.18.0.0/15".into(),
+        "--config".into(),
+        format!("{ROOT}/config/wiretally.toml"),
+        "--sensor-name".into(),
+        "campus-a".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(format!("{ROOT}/tests/data/lab.pcap"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = wiretally(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn rows(range: &Range<Data>) -> Vec<Vec<String>> {
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_half_year_report_on_the_quick_start_capture() {
+    let dir = temp_dir("report");
+    let (xlsx, html) = (dir.join("2026H2.xlsx"), dir.join("2026H2.html"));
+    report(&[
+        "--period",
+        "2026H2",
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "软件正版化核查报告",
+            "软件产品",
+            "微软产品激活方式",
+            "未授权激活与许可证服务器",
+            "无许可证与超量使用",
+            "台账许可数"
+        ]
+    );
+    let cover = rows(&book.worksheet_range("软件正版化核查报告").unwrap());
+    assert_eq!(cover[0][0], "软件正版化核查报告");
+    assert_eq!(
+        cover[2][..2],
+        ["核查周期", "2026H2 (2026-07-01 – 2026-12-31)"]
+    );
+    assert_eq!(cover[3][..2], ["传感器", "campus-a"]);
+    assert_eq!(cover[4][0], "生成时间");
+    assert_eq!(cover[5][..2], ["周期内发现主机数", "2"]);
+
+    let products = rows(&book.worksheet_range("软件产品").unwrap());
+    assert_eq!(
+        products[0],
+        ["软件类别", "产品标识", "产品", "厂商", "主机数"]
+    );
+    assert_eq!(products.len(), 5, "{products:?}");
+    assert!(products.contains(&vec![
+        "办公软件".to_string(),
+        "microsoft.office".into(),
+        "微软 Office / Microsoft 365 应用".into(),
+        "Microsoft".into(),
+        "1".into()
+    ]));
+
+    // Windows looked up the lab's KMS host, which the example policy does not authorize; Office
+    // checked its licence online.
+    let activation = rows(&book.worksheet_range("微软产品激活方式").unwrap());
+    assert_eq!(
+        activation[1][..3],
+        ["未授权服务器", "微软 Windows", "198.18.0.114"]
+    );
+    assert_eq!(
+        activation[2][..3],
+        [
+            "厂商在线激活",
+            "微软 Office / Microsoft 365 应用",
+            "198.18.0.114"
+        ]
+    );
+    assert_eq!(activation[1][4], "lab-pc-01");
+
+    let servers = rows(&book.worksheet_range("未授权激活与许可证服务器").unwrap());
+    assert_eq!(servers.len(), 2);
+    assert_eq!(
+        servers[1][..3],
+        ["未授权激活服务器", "high", "198.18.0.114"]
+    );
+    let unlicensed = rows(&book.worksheet_range("无许可证与超量使用").unwrap());
+    assert_eq!(unlicensed[1][0], "无许可证软件");
+    assert_eq!(unlicensed[1][4], "adobe.creative-cloud");
+    let seats = rows(&book.worksheet_range("台账许可数").unwrap());
+    assert_eq!(
+        seats[1..],
+        [
+            ["microsoft.office", "500", "1"],
+            ["microsoft.windows", "1200", "1"]
+        ]
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    let dom = tl::parse(&page, tl::ParserOptions::default()).unwrap();
+    let parser = dom.parser();
+    let text = |sel: &str| -> Vec<String> {
+        dom.query_selector(sel)
+            .unwrap()
+            .filter_map(|h| h.get(parser))
+            .map(|n| n.inner_text(parser).to_string())
+            .collect()
+    };
+    assert_eq!(text("h1"), ["软件正版化核查报告"]);
+    assert_eq!(text("dd")[0], "2026H2 (2026-07-01 – 2026-12-31)");
+    assert_eq!(text("h2").len(), 5);
+    // One bar per category; the capture has hosts for four of them.
+    assert_eq!(dom.query_selector("rect").unwrap().count(), 5);
+}
+
+#[test]
+fn another_period_is_empty_and_english_labels_on_request() {
+    let dir = temp_dir("report-en");
+    let xlsx = dir.join("2026H1.xlsx");
+    report(&[
+        "--period",
+        "2026H1",
+        "--lang",
+        "en",
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+    ]);
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(
+        book.sheet_names()[..3],
+        [
+            "Software legalization check",
+            "Products",
+            "Microsoft activation"
+        ]
+    );
+    let products = rows(&book.worksheet_range("Products").unwrap());
+    assert_eq!(
+        products,
+        [["category", "product id", "product", "vendor", "hosts"]]
+    );
+
+    let out = wiretally(&["report", "--period", "2026H3", "--xlsx", "x.xlsx", "x.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a period is written YYYYH1 or YYYYH2"));
+}
