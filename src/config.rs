@@ -37,6 +37,8 @@ pub(crate) struct ConfigFile {
     #[serde(default)]
     pub(crate) state: StateDef,
     #[serde(default)]
+    pub(crate) coverage: CoverageDef,
+    #[serde(default)]
     pub(crate) network: NetworkDef,
     #[serde(default)]
     pub(crate) limits: LimitsDef,
@@ -68,6 +70,13 @@ pub(crate) struct ApiDef {
     token_file: Option<Spanned<String>>,
     plain_http: Option<Spanned<bool>>,
     metrics_listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CoverageDef {
+    inventories: Option<Spanned<Vec<String>>>,
+    format: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +162,10 @@ pub struct Settings {
     pub state_dir: Option<Located<PathBuf>>,
     /// How often the inventory is saved while running, as written (a duration).
     pub save_every: Option<Located<String>>,
+    /// Agent inventories the daemon cross-checks against (files or folders).
+    pub coverage_inventories: Option<Located<Vec<PathBuf>>>,
+    /// Their format, as written.
+    pub coverage_format: Option<Located<String>>,
     /// The file's text, read once: the policy is built from the same text
     /// ([`crate::policy::config::parse`]), so both see one version of the file.
     pub text: String,
@@ -244,6 +257,13 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
         metrics_listen: located(&file.api.metrics_listen, "api.metrics_listen", &at),
         state_dir: path_of(&file.state.dir, "state.dir"),
         save_every: located(&file.state.save_every, "state.save_every", &at),
+        coverage_inventories: located(&file.coverage.inventories, "coverage.inventories", &at).map(
+            |l| Located {
+                value: l.value.iter().map(|p| dir.join(p)).collect(),
+                origin: l.origin,
+            },
+        ),
+        coverage_format: located(&file.coverage.format, "coverage.format", &at),
         text,
     })
 }

@@ -419,6 +419,59 @@ fn drop_privileges(user: &Option<nix::unistd::User>) -> Result<()> {
     Ok(())
 }
 
+/// How often the daemon looks whether the agent inventories changed.
+const AGENTS_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What identifies a version of the agent inventories: every file's path, time and size.
+fn agents_stamp(
+    inputs: &[std::path::PathBuf],
+) -> Vec<(std::path::PathBuf, Option<std::time::SystemTime>, u64)> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let files: Vec<std::path::PathBuf> = match std::fs::read_dir(input) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => vec![input.clone()],
+        };
+        for f in files {
+            let meta = std::fs::metadata(&f).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            out.push((f, modified, meta.map_or(0, |m| m.len())));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reads the agent inventories at start and again whenever one changes, on a thread of its own,
+/// and hands each reading to the output thread for `/api/v1/coverage` and the metrics.
+fn watch_agents(
+    inputs: Vec<std::path::PathBuf>,
+    format: Option<Format>,
+    queries: Queries,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("wiretally-agents".into())
+        .spawn(move || {
+            let mut last = None;
+            while !stop.load(Ordering::Relaxed) {
+                let stamp = agents_stamp(&inputs);
+                if last.as_ref() != Some(&stamp) {
+                    let agents = read_agents(&inputs, format);
+                    eprintln!(
+                        "wiretally: read {} host(s) from the agent inventories.",
+                        agents.hosts.len()
+                    );
+                    hand_over(&queries, Query::Agents(Box::new(agents)));
+                    last = Some(stamp);
+                }
+                std::thread::sleep(AGENTS_POLL);
+            }
+        })
+        .context("starting the agent inventory thread")?;
+    Ok(())
+}
+
 /// Pings systemd's watchdog while the output thread keeps reporting: a stuck pipeline stops
 /// the pings and systemd restarts the service.
 fn watchdog(
@@ -465,6 +518,9 @@ fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
         served.save_state_every(dir.clone(), s.save_every);
     }
     let mut engine = Engine::start(s.engine, served);
+    if let Some((inputs, format)) = s.coverage.take() {
+        watch_agents(inputs, format, queries.clone(), Arc::clone(&stop))?;
+    }
     serve::http::spawn(listeners, queries, Arc::clone(&heartbeat))
         .context("starting the HTTP server")?;
     eprintln!("wiretally: capturing on {}.", source.name());

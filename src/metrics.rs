@@ -44,6 +44,9 @@ pub struct Metrics {
     last_reload_successful: IntGauge,
     last_reload_time: Gauge,
     queued_batches: IntGaugeVec,
+    coverage_ratio: prometheus::GaugeVec,
+    unmanaged_hosts: IntGauge,
+    stale_inventory_hosts: IntGauge,
     capture_up: IntGauge,
 }
 
@@ -189,6 +192,27 @@ impl Metrics {
                 "Batches of packets waiting in a worker's queue (16 fill it, and then capture waits).",
                 &["worker"],
             )?,
+            coverage_ratio: {
+                let g = prometheus::GaugeVec::new(
+                    Opts::new(
+                        "coverage_ratio",
+                        "Share covered by the agent inventories: of the network's hosts (scope \
+                         \"hosts\"), or of the products of a category seen on hosts (scope = the \
+                         category). Absent without [coverage] inventories.",
+                    ),
+                    &["scope"],
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            unmanaged_hosts: gauge(
+                "coverage_unmanaged_hosts",
+                "Network hosts no agent inventory covers (0 without [coverage] inventories).",
+            )?,
+            stale_inventory_hosts: gauge(
+                "coverage_stale_inventory_hosts",
+                "Agent inventory hosts the network never saw (0 without [coverage] inventories).",
+            )?,
             capture_up: gauge("capture_up", "1 while the capture is running.")?,
             last_reload_time,
             registry,
@@ -211,6 +235,21 @@ impl Metrics {
     pub fn reload_failed(&self) {
         self.reloads.with_label_values(&["failed"]).inc();
         self.last_reload_successful.set(0);
+    }
+
+    /// The coverage cross-check's ratios and host counts.
+    pub fn set_coverage(&self, report: &crate::coverage::Report) {
+        let scopes = std::iter::once(("hosts", &report.coverage.overall))
+            .chain(report.coverage.by_category.iter().map(|(c, r)| (*c, r)));
+        for (scope, ratio) in scopes {
+            if let Some(r) = ratio.ratio {
+                self.coverage_ratio.with_label_values(&[scope]).set(r);
+            }
+        }
+        self.unmanaged_hosts
+            .set(report.unmanaged_hosts.len() as i64);
+        self.stale_inventory_hosts
+            .set(report.stale_hosts.len() as i64);
     }
 
     /// Batches waiting in each worker's queue.

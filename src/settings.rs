@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio_rustls::rustls::ServerConfig;
 use wiretally::capture::LiveOptions;
 use wiretally::config::{self, Located};
+use wiretally::coverage::agents::Format;
 use wiretally::inventory::InventoryLimits;
 use wiretally::inventory::hosts::HomeNets;
 use wiretally::pipeline::engine::EngineConfig;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// How often the inventory is saved while running.
     pub save_every: Duration,
+    /// Agent inventories the daemon cross-checks against, and their format.
+    pub coverage: Option<(Vec<PathBuf>, Option<Format>)>,
     /// The account to switch to after opening the capture, when started as root.
     pub user: Option<nix::unistd::User>,
 }
@@ -326,6 +329,30 @@ fn resolve_with(
             }
         },
     };
+    let coverage_format = file
+        .coverage_format
+        .as_ref()
+        .and_then(|l| match l.value.as_str() {
+            "csv" => Some(Format::Csv),
+            "glpi" => Some(Format::Glpi),
+            "osquery" => Some(Format::Osquery),
+            other => {
+                errors.push(format!("{} {other:?}: one of csv, glpi, osquery", l.origin));
+                None
+            }
+        });
+    let coverage = file.coverage_inventories.as_ref().map(|l| {
+        for p in &l.value {
+            if !p.exists() {
+                errors.push(format!(
+                    "{} {}: no such file or folder",
+                    l.origin,
+                    p.display()
+                ));
+            }
+        }
+        (l.value.clone(), coverage_format)
+    });
     let user = file.user.as_ref().filter(|_| !reload).and_then(|u| {
         match nix::unistd::User::from_name(&u.value) {
             Ok(Some(user)) => Some(user),
@@ -388,6 +415,7 @@ fn resolve_with(
         api,
         state_dir,
         save_every,
+        coverage,
         user,
     })
 }

@@ -170,6 +170,26 @@ fn api_state_and_account_settings_are_checked_with_file_and_line() {
         );
     }
 
+    // Agent inventories: a format of the three, paths that exist.
+    let path = write(
+        "coverage",
+        "[coverage]\ninventories = [\"missing.csv\"]\nformat = \"xls\"\n",
+    );
+    let out = wiretally(&["config", "check", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = path.display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{file}:3: coverage.format \"xls\": one of csv, glpi, osquery"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{file}:2: coverage.inventories"))
+            && stderr.contains("missing.csv: no such file or folder"),
+        "{stderr}"
+    );
+
     // TLS is the default: an API without certificates must say plain_http = true.
     let path = write("api-plain", "[api]\nlisten = \"127.0.0.1:9620\"\n");
     let out = wiretally(&["config", "check", path.to_str().unwrap()]);

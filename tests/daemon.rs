@@ -632,3 +632,69 @@ fn started_as_root_it_drops_to_the_configured_account_and_keeps_capturing() {
         );
     }
 }
+
+#[test]
+fn the_daemon_cross_checks_its_agent_inventories_and_rereads_them_when_they_change() {
+    if let Some(why) = common::lab_missing(&["curl"]) {
+        eprintln!("SKIPPED the_daemon_cross_checks_its_agent_inventories: {why}");
+        return;
+    }
+    let dir = common::temp_dir("daemon-coverage");
+    let api = free_port();
+    let assets = dir.join("assets.csv");
+    std::fs::write(
+        &assets,
+        "ip,hostname,software\n127.0.0.1,,Microsoft Windows 11 Pro\n",
+    )
+    .unwrap();
+    let config = dir.join("wiretally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "signatures = \"{ROOT}/signatures\"\n[capture]\ninterfaces = [\"lo\"]\n[network]\nhome = [\"127.0.0.0/8\"]\n\
+             [api]\nlisten = \"127.0.0.1:{api}\"\nplain_http = true\n[coverage]\ninventories = [\"assets.csv\"]\n",
+            ROOT = env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let sensor = Sensor::start(None, &config);
+    let get = |path: &str| curl(None, &[&format!("http://127.0.0.1:{api}{path}")]);
+    // The API's own traffic on lo makes 127.0.0.1 a network host; the agent's row names it by
+    // address.
+    let doc = eventually(Duration::from_secs(15), || {
+        let (code, body) = get("/api/v1/coverage")?;
+        let doc: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (code == 200 && doc["hosts"].as_array()?.len() == 1).then_some(doc)
+    })
+    .expect("the loopback host matched");
+    assert_eq!(doc["hosts"][0]["matched_by"], "ip");
+    assert!(doc["stale_hosts"].as_array().unwrap().is_empty());
+    let metric = |name: &str| -> Option<String> {
+        let (_, body) = get("/metrics")?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    assert_eq!(
+        metric("wiretally_coverage_ratio{scope=\"hosts\",sensor=\"").map(|l| l.ends_with(" 1")),
+        Some(true)
+    );
+    // A host added to the inventory file shows up as never seen, without a restart.
+    std::fs::write(
+        &assets,
+        "ip,hostname,software\n127.0.0.1,,Microsoft Windows 11 Pro\n10.8.8.8,LOST-PC,WinRAR\n",
+    )
+    .unwrap();
+    let stale = eventually(Duration::from_secs(20), || {
+        let (_, body) = get("/api/v1/coverage")?;
+        let doc: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let stale = doc["stale_hosts"].as_array()?.clone();
+        (!stale.is_empty()).then_some(stale)
+    })
+    .expect("the re-read inventory");
+    assert_eq!(stale[0]["hostname"], "LOST-PC");
+    assert_eq!(
+        metric("wiretally_coverage_stale_inventory_hosts{").map(|l| l.ends_with(" 1")),
+        Some(true)
+    );
+    sensor.stop();
+}

@@ -160,7 +160,13 @@ impl Agents {
                 return;
             }
         };
-        let text = decode(&bytes);
+        self.read_bytes(path, &bytes, format);
+    }
+
+    /// Reads one file's bytes (named `path` in problems) in `format`, or the format its content
+    /// shows.
+    pub fn read_bytes(&mut self, path: &Path, bytes: &[u8], format: Option<Format>) {
+        let text = decode(bytes);
         match format.unwrap_or_else(|| detect(&text)) {
             Format::Csv => self.read_csv(path, &text),
             Format::Glpi => self.read_glpi(path, &text),

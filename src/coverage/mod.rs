@@ -207,38 +207,85 @@ fn machines(inv: &Inventory) -> Vec<Machine<'_>> {
     out
 }
 
-/// The machine an agent host is, and how it was found.
-fn find(machines: &[Machine], taken: &[bool], agent: &AgentHost) -> Option<(usize, &'static str)> {
-    let free = |i: &usize| !taken[*i];
-    if let Some(i) = (0..machines.len())
-        .filter(free)
-        .find(|&i| machines[i].mac.is_some_and(|m| agent.macs.contains(&m)))
-    {
-        return Some((i, "mac"));
+/// Where machines are found by MAC, short host name and address.
+struct Lookup {
+    by_mac: HashMap<Mac, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_ip: HashMap<IpAddr, Vec<usize>>,
+}
+
+impl Lookup {
+    fn new(machines: &[Machine]) -> Self {
+        let mut l = Lookup {
+            by_mac: HashMap::new(),
+            by_name: HashMap::new(),
+            by_ip: HashMap::new(),
+        };
+        for (i, m) in machines.iter().enumerate() {
+            if let Some(mac) = m.mac {
+                l.by_mac.insert(mac, i);
+            }
+            for n in m.names() {
+                let v = l.by_name.entry(short_name(&n)).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            for h in &m.records {
+                let v = l.by_ip.entry(h.ip).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+        }
+        l
     }
-    if let Some(name) = agent
-        .hostname
-        .as_deref()
-        .map(short_name)
-        .filter(|n| !n.is_empty())
-        && let Some(i) = (0..machines.len())
-            .filter(free)
-            .find(|&i| machines[i].names().iter().any(|n| short_name(n) == name))
-    {
-        return Some((i, "hostname"));
-    }
-    (0..machines.len())
-        .filter(free)
-        .find(|&i| {
-            machines[i].records.iter().any(|h| {
-                agent.ips.contains(&h.ip)
-                    && match agent.taken {
-                        Some(t) => h.first_seen <= t && t <= h.ended.unwrap_or(h.last_seen),
-                        None => h.ended.is_none(),
-                    }
+
+    /// The machine an agent host is, and how it was found.
+    fn find(
+        &self,
+        machines: &[Machine],
+        taken: &[bool],
+        agent: &AgentHost,
+    ) -> Option<(usize, &'static str)> {
+        if let Some(i) = agent
+            .macs
+            .iter()
+            .filter_map(|m| self.by_mac.get(m))
+            .copied()
+            .find(|&i| !taken[i])
+        {
+            return Some((i, "mac"));
+        }
+        if let Some(name) = agent
+            .hostname
+            .as_deref()
+            .map(short_name)
+            .filter(|n| !n.is_empty())
+            && let Some(&i) = self
+                .by_name
+                .get(&name)
+                .and_then(|v| v.iter().find(|&&i| !taken[i]))
+        {
+            return Some((i, "hostname"));
+        }
+        agent
+            .ips
+            .iter()
+            .filter_map(|ip| self.by_ip.get(ip).map(|v| (ip, v)))
+            .flat_map(|(ip, v)| v.iter().map(move |&i| (ip, i)))
+            .find(|&(ip, i)| {
+                !taken[i]
+                    && machines[i].records.iter().any(|h| {
+                        h.ip == *ip
+                            && match agent.taken {
+                                Some(t) => h.first_seen <= t && t <= h.ended.unwrap_or(h.last_seen),
+                                None => h.ended.is_none(),
+                            }
+                    })
             })
-        })
-        .map(|i| (i, "ip"))
+            .map(|(_, i)| (i, "ip"))
+    }
 }
 
 /// Products by index, as the report shows them, sorted by id.
@@ -272,6 +319,7 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
                 .collect()
         })
         .collect();
+    let lookup = Lookup::new(&machines);
     let mut taken = vec![false; machines.len()];
     let mut matched: Vec<Option<(usize, BTreeSet<usize>)>> = vec![None; machines.len()];
     let mut hosts = Vec::new();
@@ -292,7 +340,7 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
             }
         }
         let source = agent.source.display().to_string();
-        let Some((m, how)) = find(&machines, &taken, agent) else {
+        let Some((m, how)) = lookup.find(&machines, &taken, agent) else {
             stale_hosts.push(StaleHost {
                 hostname: agent.hostname.clone(),
                 mac: agent.macs.first().copied(),

@@ -13,6 +13,7 @@ pub mod routes;
 pub mod tls;
 
 use crate::capture::{CaptureStats, CaptureTotals};
+use crate::coverage::agents::Agents;
 use crate::inventory::Inventory;
 use crate::inventory::state::Snapshot;
 use crate::metrics::Metrics;
@@ -108,6 +109,8 @@ pub enum Query {
     /// A reload failed (the running set stays); the event log is reopened all the same, so a
     /// rotated log is let go of.
     ReloadFailed,
+    /// The agent inventories, read again after they changed.
+    Agents(Box<Agents>),
 }
 
 /// The sending side of the query channel, shared by the HTTP server and the signal thread.
@@ -158,6 +161,7 @@ pub struct Served {
     events: Option<String>,
     events_flushed: Instant,
     saving: Option<Saving>,
+    agents: Option<Agents>,
 }
 
 impl Served {
@@ -191,6 +195,7 @@ impl Served {
             events,
             events_flushed: Instant::now(),
             saving: None,
+            agents: None,
         }
     }
 
@@ -215,6 +220,10 @@ impl Served {
             .collect();
         self.metrics.update(&self.counters, &self.inventory, &live);
         self.metrics.set_queued_batches(&self.queued);
+        if let Some(agents) = &self.agents {
+            self.metrics
+                .set_coverage(&crate::coverage::build(&self.inventory, agents));
+        }
         self.metrics.encode()
     }
 
@@ -295,7 +304,7 @@ impl Served {
                         content_type: "text/plain; version=0.0.4; charset=utf-8",
                         body: self.metrics_text(),
                     },
-                    Request::Api(api) => routes::answer(&self.inventory, api),
+                    Request::Api(api) => routes::answer(&self.inventory, self.agents.as_ref(), api),
                 };
                 // The asker may have given up waiting; nothing to do then.
                 let _ = reply.send(answer);
@@ -318,6 +327,10 @@ impl Served {
                         String::new()
                     }
                 );
+            }
+            Query::Agents(agents) => {
+                self.agents = Some(*agents);
+                self.metrics_rendered = None;
             }
             Query::ReloadFailed => {
                 self.metrics.reload_failed();

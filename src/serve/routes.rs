@@ -2,6 +2,7 @@
 //! (or the 4xx answer it deserves), and [`answer`] builds the JSON from the inventory on the
 //! output thread. Shapes follow the inventory document `analyze --json` prints.
 
+use crate::coverage::agents::Agents;
 use crate::event::Mac;
 use crate::inventory::Inventory;
 use crate::inventory::alerts::AlertKind;
@@ -133,6 +134,8 @@ pub enum ApiRequest {
     Products,
     /// `/api/v1/alerts`, optionally of one kind.
     Alerts(Option<AlertKind>, Page),
+    /// `/api/v1/coverage`: the cross-check against the configured agent inventories.
+    Coverage,
 }
 
 /// Decodes `%XX` escapes and `+` in a query value; `None` when an escape is broken or the result
@@ -261,6 +264,9 @@ pub fn parse(method: &str, path: &str, query: &str) -> Result<Request, Answer> {
                 ));
             }
         }
+        ["api", "v1", "coverage"] => {
+            parameters(query, &[]).map(|_| Request::Api(ApiRequest::Coverage))?
+        }
         ["api", "v1", "products"] => {
             parameters(query, &[]).map(|_| Request::Api(ApiRequest::Products))?
         }
@@ -310,9 +316,20 @@ fn matches(inv: &Inventory, h: &Host, f: &HostFilter) -> bool {
     }
 }
 
-/// Answers an API request from the inventory.
-pub fn answer(inv: &Inventory, request: &ApiRequest) -> Answer {
+/// Answers an API request from the inventory and, for `/api/v1/coverage`, the agent
+/// inventories (when configured).
+pub fn answer(inv: &Inventory, agents: Option<&Agents>, request: &ApiRequest) -> Answer {
     match request {
+        ApiRequest::Coverage => match agents {
+            Some(a) => match serde_json::to_value(crate::coverage::build(inv, a)) {
+                Ok(v) => Answer::json(200, &v),
+                Err(e) => Answer::error(500, &e.to_string()),
+            },
+            None => Answer::error(
+                404,
+                "no agent inventories are configured ([coverage] inventories)",
+            ),
+        },
         ApiRequest::Hosts(filter) => {
             if let Some(id) = &filter.product
                 && !inv.signatures.products.iter().any(|p| &p.id == id)
@@ -425,7 +442,7 @@ mod tests {
         let Ok(Request::Api(page)) = parse("GET", "/api/v1/hosts", "offset=3&limit=2") else {
             panic!("not an API request");
         };
-        let a = answer(&inv, &page);
+        let a = answer(&inv, None, &page);
         let doc: serde_json::Value = serde_json::from_str(&a.body).unwrap();
         assert_eq!(doc["total"], 5);
         let ips: Vec<&str> = doc["hosts"]
@@ -438,7 +455,7 @@ mod tests {
         let Ok(Request::Api(past)) = parse("GET", "/api/v1/hosts", "offset=9") else {
             panic!("not an API request");
         };
-        let doc: serde_json::Value = serde_json::from_str(&answer(&inv, &past).body).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&answer(&inv, None, &past).body).unwrap();
         assert_eq!(doc["total"], 5);
         assert!(doc["hosts"].as_array().unwrap().is_empty());
     }
