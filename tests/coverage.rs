@@ -118,12 +118,17 @@ fn a_gbk_csv_with_chinese_headers_matches_by_host_name() {
     let text = "计算机名,软件名称,版本,发行商\n\
 lab-pc-01.campus.example,Microsoft Windows 11 Pro,10.0,Microsoft Corporation\n\
 lab-pc-01.campus.example,微软 Defender 防病毒,4.18,Microsoft Corporation\n\
-lab-pc-01.campus.example,学生管理系统,2.0,教务处\n";
+lab-pc-01.campus.example,学生管理系统,2.0,教务处\n\
+,孤立软件,1.0,某公司\n";
     let (gbk, _, lossy) = encoding_rs::GBK.encode(text);
     assert!(!lossy);
     assert!(std::str::from_utf8(&gbk).is_err(), "the file is really GBK");
     let csv = write(&dir, "台账.csv", &gbk);
-    let (doc, _) = coverage(&[&csv], &[]);
+    let (doc, stderr) = coverage(&[&csv], &[]);
+    assert!(
+        stderr.contains(&format!("{}:5: no ip, mac or hostname", csv.display())),
+        "{stderr}"
+    );
     let host = &doc["hosts"][0];
     assert_eq!(host["matched_by"], "hostname", "{doc}");
     assert_eq!(host["ip"], "198.18.0.114");
@@ -382,4 +387,49 @@ fn the_xlsx_and_html_forms_hold_the_report_in_chinese() {
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; Tool"));
     // The chart: one bar per category with data (os, office, antivirus, other).
     assert_eq!(dom.query_selector("rect").unwrap().count(), 4);
+}
+
+#[test]
+fn a_state_folder_gives_the_same_cross_check_as_the_capture() {
+    let dir = temp_dir("coverage-state");
+    let state = dir.join("state");
+    let out = wiretally(&[
+        "analyze",
+        "--home-net",
+        "198.18.0.0/15",
+        "--signatures",
+        &format!("{ROOT}/signatures"),
+        "--state-dir",
+        state.to_str().unwrap(),
+        &format!("{ROOT}/tests/data/lab.pcap"),
+    ]);
+    assert!(out.status.success());
+    let inv = write(
+        &dir,
+        "assets.csv",
+        b"hostname,software\nlab-pc-01,Microsoft Windows 11 Pro\n",
+    );
+    let (from_capture, _) = coverage(&[&inv], &[]);
+    let out = wiretally(&[
+        "coverage",
+        "--json",
+        "--signatures",
+        &format!("{ROOT}/signatures"),
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_state: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_state, from_capture);
+    assert_eq!(
+        std::fs::read(state.join("inventory.json")).unwrap(),
+        saved,
+        "coverage reads the state and writes nothing"
+    );
 }

@@ -170,3 +170,38 @@ fn another_period_is_empty_and_english_labels_on_request() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a period is written YYYYH1 or YYYYH2"));
 }
+
+#[test]
+fn with_agent_inventories_the_report_adds_the_coverage_tables() {
+    let dir = temp_dir("report-coverage");
+    let inv = dir.join("assets.csv");
+    std::fs::write(
+        &inv,
+        "hostname,software\nlab-pc-01,Microsoft Windows 11 Pro\nOLD-PC,WinRAR\n",
+    )
+    .unwrap();
+    let xlsx = dir.join("r.xlsx");
+    report(&[
+        "--period",
+        "2026H2",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+    ]);
+    let mut book: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let names = book.sheet_names();
+    assert_eq!(
+        names[6..],
+        [
+            "覆盖率",
+            "未纳管主机",
+            "台账中未见主机",
+            "台账缺失软件",
+            "网络未见软件",
+            "未识别软件"
+        ]
+    );
+    let stale = rows(&book.worksheet_range("台账中未见主机").unwrap());
+    assert_eq!(stale[1][0], "OLD-PC");
+}
