@@ -410,6 +410,7 @@ fn a_state_folder_gives_the_same_cross_check_as_the_capture() {
         b"hostname,software\nlab-pc-01,Microsoft Windows 11 Pro\n",
     );
     let (from_capture, _) = coverage(&[&inv], &[]);
+    let saved = std::fs::read(state.join("inventory.json")).unwrap();
     let out = wiretally(&[
         "coverage",
         "--json",
