@@ -50,6 +50,9 @@ pub enum Command {
         /// The inventories' format [default: detected from each file's content].
         #[arg(long, value_enum)]
         format: Option<wiretally::coverage::agents::Format>,
+        /// The agents' UTC offset: GLPI writes the inventory time in local time.
+        #[arg(long, value_name = "±HH:MM", default_value = "+08:00", value_parser = wiretally::coverage::agents::parse_utc_offset)]
+        inventory_utc_offset: i64,
         /// Take the network's inventory from a state folder (`run`'s, or `analyze --state-dir`).
         #[arg(long, value_name = "DIR", required_unless_present = "captures")]
         state: Option<PathBuf>,
@@ -89,6 +92,9 @@ pub enum Command {
         /// The inventories' format [default: detected from each file's content].
         #[arg(long, value_enum)]
         format: Option<wiretally::coverage::agents::Format>,
+        /// The agents' UTC offset: GLPI writes the inventory time in local time.
+        #[arg(long, value_name = "±HH:MM", default_value = "+08:00", value_parser = wiretally::coverage::agents::parse_utc_offset)]
+        inventory_utc_offset: i64,
         /// Write the report as an XLSX workbook to this file.
         #[arg(long, value_name = "PATH", required_unless_present = "html")]
         xlsx: Option<PathBuf>,

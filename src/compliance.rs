@@ -65,6 +65,8 @@ pub enum Activation {
     UnauthorizedServer,
     /// Through KMS, with no alert: the campus's KMS host.
     CampusKms,
+    /// Through KMS, with no list of the campus's KMS hosts to judge the server by.
+    KmsUnjudged,
     /// With the vendor's online activation or licensing service.
     Online,
     /// No activation or licence check seen in the period.
@@ -79,6 +81,8 @@ impl Activation {
             (Activation::UnauthorizedServer, Lang::Zh) => "未授权服务器",
             (Activation::CampusKms, Lang::En) => "campus KMS",
             (Activation::CampusKms, Lang::Zh) => "校园KMS",
+            (Activation::KmsUnjudged, Lang::En) => "KMS (no campus KMS list to judge it)",
+            (Activation::KmsUnjudged, Lang::Zh) => "KMS（未配置校园KMS，无法判断）",
             (Activation::Online, Lang::En) => "online with the vendor",
             (Activation::Online, Lang::Zh) => "厂商在线激活",
             (Activation::NotSeen, Lang::En) => "not seen",
@@ -87,26 +91,82 @@ impl Activation {
     }
 }
 
-/// Whether a host record was on the network during the period.
-fn in_period(h: &Host, (start, end): (Timestamp, Timestamp)) -> bool {
-    h.last_seen >= start && h.first_seen < end
+/// Whether a time span overlaps the period.
+fn overlaps(first: Timestamp, last: Timestamp, (start, end): (Timestamp, Timestamp)) -> bool {
+    last >= start && first < end
 }
 
-/// How a host activated one product: an unauthorized-server alert about the host and this
-/// product (or about no product in particular, when the product's evidence is KMS) wins, then
-/// KMS evidence (a rule whose id names KMS), then any activation or licence-check evidence.
-fn activation(inv: &Inventory, h: &Host, product: &ProductRef, rules: &[String]) -> Activation {
-    let kms = rules.iter().any(|r| r.contains(".kms"));
-    let unauthorized = inv.alerts.of_host(h.ip).any(|a| {
-        a.kind == AlertKind::UnauthorizedActivationServer
-            && match a.product.as_deref() {
-                Some(p) => p == product.id,
-                None => kms,
+/// A machine of the period: its records (one per address it held), known by MAC where seen.
+struct Machine<'a> {
+    records: Vec<&'a Host>,
+}
+
+impl Machine<'_> {
+    fn latest(&self) -> &Host {
+        self.records
+            .iter()
+            .max_by_key(|h| h.last_seen)
+            .copied()
+            .unwrap_or(self.records[0])
+    }
+}
+
+/// The period's host records grouped into machines by MAC (a PC that DHCP moved is one).
+fn machines(inv: &Inventory, bounds: (Timestamp, Timestamp)) -> Vec<Machine<'_>> {
+    let mut out: Vec<Machine> = Vec::new();
+    let mut by_mac: std::collections::HashMap<crate::event::Mac, usize> =
+        std::collections::HashMap::new();
+    for h in inv.hosts.all() {
+        if !overlaps(h.first_seen, h.ended.unwrap_or(h.last_seen), bounds) {
+            continue;
+        }
+        match h.mac.and_then(|m| by_mac.get(&m).copied()) {
+            Some(i) => out[i].records.push(h),
+            None => {
+                if let Some(m) = h.mac {
+                    by_mac.insert(m, out.len());
+                }
+                out.push(Machine { records: vec![h] });
             }
-            && a.last_seen >= h.first_seen
+        }
+    }
+    out
+}
+
+/// How a machine activated one product: an unauthorized-server alert about one of its records
+/// in the period, about this product (or about no product in particular, when the product's
+/// evidence is KMS), wins; then KMS evidence (a rule whose id names KMS), judged only when the
+/// policy lists the campus's KMS hosts; then any activation or licence-check evidence.
+fn activation(
+    inv: &Inventory,
+    machine: &Machine,
+    product: &ProductRef,
+    rules: &[String],
+    bounds: (Timestamp, Timestamp),
+) -> Activation {
+    let kms = rules.iter().any(|r| r.contains(".kms"));
+    let unauthorized = machine.records.iter().any(|h| {
+        inv.alerts.of_host(h.ip).any(|a| {
+            a.kind == AlertKind::UnauthorizedActivationServer
+                && match a.product.as_deref() {
+                    Some(p) => p == product.id,
+                    None => kms,
+                }
+                && overlaps(a.first_seen, a.last_seen, bounds)
+                && overlaps(
+                    a.first_seen,
+                    a.last_seen,
+                    (
+                        h.first_seen,
+                        Timestamp(h.ended.unwrap_or(Timestamp::MAX).0.saturating_add(1)),
+                    ),
+                )
+        })
     });
     if unauthorized {
         Activation::UnauthorizedServer
+    } else if kms && inv.policy.authorized_kms.0.is_empty() {
+        Activation::KmsUnjudged
     } else if kms {
         Activation::CampusKms
     } else if !rules.is_empty() {
@@ -131,21 +191,44 @@ pub fn document(
     let t = |s: &str| Cell::Text(s.to_string());
     let sigs = &inv.signatures;
     let bounds = period.bounds();
-    let hosts: Vec<&Host> = inv
-        .hosts
-        .all()
-        .into_iter()
-        .filter(|h| in_period(h, bounds))
-        .collect();
-    // Products per category with their hosts; activation of Microsoft products per host.
+    let machines = machines(inv, bounds);
+    // Products per category with their machines; activation of Microsoft products per machine.
+    // A product counts when some of its evidence falls in the period.
     let mut per_product: BTreeMap<(Category, String), (ProductRef, usize)> = BTreeMap::new();
+    let mut per_category: BTreeMap<Category, usize> = BTreeMap::new();
     let mut activations = Vec::new();
-    for host in &hosts {
-        for (p, _) in host.software.reported(sigs) {
-            let Some(product) = sigs.products.get(p.product as usize) else {
+    for machine in &machines {
+        let mut products: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for host in &machine.records {
+            for (p, _) in host.software.reported(sigs) {
+                if !p
+                    .evidence
+                    .iter()
+                    .any(|e| overlaps(e.first_seen, e.last_seen, bounds))
+                {
+                    continue;
+                }
+                let rules = products.entry(p.product as usize).or_default();
+                rules.extend(
+                    p.evidence
+                        .iter()
+                        .filter(|e| {
+                            matches!(
+                                e.kind,
+                                EvidenceKind::Activation | EvidenceKind::LicenseCheck
+                            ) && overlaps(e.first_seen, e.last_seen, bounds)
+                        })
+                        .filter_map(|e| sigs.rules.get(e.rule as usize).map(|r| r.id.clone())),
+                );
+            }
+        }
+        let mut categories = std::collections::BTreeSet::new();
+        for (index, rules) in products {
+            let Some(product) = sigs.products.get(index) else {
                 continue;
             };
             let r = product_ref(product);
+            categories.insert(product.category);
             per_product
                 .entry((product.category, product.id.clone()))
                 .or_insert((r.clone(), 0))
@@ -153,26 +236,13 @@ pub fn document(
             if product.vendor == "Microsoft"
                 && matches!(product.category, Category::Os | Category::Office)
             {
-                let rules: Vec<String> = p
-                    .evidence
-                    .iter()
-                    .filter(|e| {
-                        matches!(
-                            e.kind,
-                            EvidenceKind::Activation | EvidenceKind::LicenseCheck
-                        ) && e.last_seen >= bounds.0
-                            && e.first_seen < bounds.1
-                    })
-                    .filter_map(|e| sigs.rules.get(e.rule as usize).map(|r| r.id.clone()))
-                    .collect();
-                let how = activation(inv, host, &r, &rules);
-                activations.push((host, r, how));
+                let how = activation(inv, machine, &r, &rules, bounds);
+                activations.push((machine.latest(), r, how));
             }
         }
-    }
-    let mut chart = BTreeMap::new();
-    for ((c, _), (_, n)) in &per_product {
-        *chart.entry(*c).or_insert(0usize) += n;
+        for c in categories {
+            *per_category.entry(c).or_default() += 1;
+        }
     }
     let name_of = |p: &ProductRef| -> String {
         match lang {
@@ -187,7 +257,7 @@ pub fn document(
             h("product id", "产品标识"),
             h("product", "产品"),
             h("vendor", "厂商"),
-            h("hosts", "主机数"),
+            h("machines", "主机数"),
         ],
         rows: per_product
             .values()
@@ -249,7 +319,7 @@ pub fn document(
     let mut ledger_alerts = alert_table(&ledger, lang);
     ledger_alerts.title = h("Unlicensed and overused", "无许可证与超量使用");
     let seats = Table {
-        title: h("Ledger seats", "台账许可数"),
+        title: h("Ledger seats (at generation time)", "台账许可数（生成时）"),
         headers: vec![
             h("product id", "产品标识"),
             h("seats", "许可数"),
@@ -271,13 +341,16 @@ pub fn document(
         seats,
     ];
     let mut charts = vec![Chart {
-        title: h("Hosts with products, by category", "各类别软件的主机数"),
+        title: h(
+            "Machines with a product of each category",
+            "各类别软件的主机数",
+        ),
         bars: Category::ALL
             .iter()
             .map(|c| {
                 (
                     category(c.as_str(), lang).to_string(),
-                    chart.get(c).copied().unwrap_or(0) as f64,
+                    per_category.get(c).copied().unwrap_or(0) as f64,
                 )
             })
             .collect(),
@@ -306,7 +379,7 @@ pub fn document(
     );
     cover.push((
         h("hosts seen in the period", "周期内发现主机数"),
-        hosts.len().to_string(),
+        machines.len().to_string(),
     ));
     Document {
         title: h("Software legalization check", "软件正版化核查报告"),

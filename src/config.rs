@@ -77,6 +77,7 @@ pub(crate) struct ApiDef {
 pub(crate) struct CoverageDef {
     inventories: Option<Spanned<Vec<String>>>,
     format: Option<Spanned<String>>,
+    utc_offset: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +167,8 @@ pub struct Settings {
     pub coverage_inventories: Option<Located<Vec<PathBuf>>>,
     /// Their format, as written.
     pub coverage_format: Option<Located<String>>,
+    /// The agents' UTC offset, as written.
+    pub coverage_utc_offset: Option<Located<String>>,
     /// The file's text, read once: the policy is built from the same text
     /// ([`crate::policy::config::parse`]), so both see one version of the file.
     pub text: String,
@@ -264,6 +267,7 @@ pub fn read(path: &Path) -> Result<Settings, Vec<SigError>> {
             },
         ),
         coverage_format: located(&file.coverage.format, "coverage.format", &at),
+        coverage_utc_offset: located(&file.coverage.utc_offset, "coverage.utc_offset", &at),
         text,
     })
 }

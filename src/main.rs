@@ -220,18 +220,38 @@ fn network_inventory(
 }
 
 /// Reads the agent inventories, saying what was skipped.
-fn read_agents(inventories: &[std::path::PathBuf], format: Option<Format>) -> Agents {
-    let mut agents = Agents::default();
+fn read_agents(
+    inventories: &[std::path::PathBuf],
+    format: Option<Format>,
+    utc_offset_secs: i64,
+) -> Agents {
+    let mut agents = Agents {
+        utc_offset_secs,
+        ..Agents::default()
+    };
     for path in inventories {
         agents.read(path, format);
+    }
+    for note in &agents.notes {
+        eprintln!("wiretally: {note}");
     }
     for p in &agents.problems {
         eprintln!("wiretally: {p}");
     }
-    if !agents.problems.is_empty() {
+    if agents.more_problems > 0 {
+        eprintln!("wiretally: … and {} more.", agents.more_problems);
+    }
+    if agents.hosts_left_out > 0 {
+        eprintln!(
+            "wiretally: {} host(s) left out: at most {} are read.",
+            agents.hosts_left_out,
+            wiretally::coverage::agents::MAX_AGENT_HOSTS
+        );
+    }
+    if agents.problem_count() > 0 {
         eprintln!(
             "wiretally: {} inventory row(s) or entries skipped; {} host(s) read.",
-            agents.problems.len(),
+            agents.problem_count(),
             agents.hosts.len()
         );
     }
@@ -254,13 +274,13 @@ fn cover_lines(s: &Settings, lang: Lang) -> Vec<(String, String)> {
 /// agent inventories.
 fn coverage(
     inventories: &[std::path::PathBuf],
-    format: Option<Format>,
+    (format, utc_offset): (Option<Format>, i64),
     captures: &[std::path::PathBuf],
     mut s: Settings,
     out: &ReportFiles,
 ) -> Result<bool> {
     let (inventory, counters, all_ok) = network_inventory(captures, &mut s)?;
-    let agents = read_agents(inventories, format);
+    let agents = read_agents(inventories, format, utc_offset);
     let report = wiretally::coverage::build(&inventory, &agents);
     if let Some(path) = &out.csv {
         let text = labels::csv(&report, out.lang.unwrap_or(Lang::En)).context("writing the CSV")?;
@@ -280,7 +300,6 @@ fn coverage(
             .collect::<Vec<_>>()
             .join(", "),
     ));
-    out.write(&labels::document(&report, lang, cover), lang)?;
     if s.json {
         println!(
             "{}",
@@ -289,6 +308,7 @@ fn coverage(
     } else {
         print!("{}", labels::summary(&report));
     }
+    out.write(&labels::document(&report, lang, cover), lang)?;
     Ok(all_ok && counters.worker_panics == 0)
 }
 
@@ -296,14 +316,14 @@ fn coverage(
 fn half_year_report(
     period: Period,
     inventories: &[std::path::PathBuf],
-    format: Option<Format>,
+    (format, utc_offset): (Option<Format>, i64),
     captures: &[std::path::PathBuf],
     mut s: Settings,
     out: &ReportFiles,
 ) -> Result<bool> {
     let (inventory, counters, all_ok) = network_inventory(captures, &mut s)?;
     let cross = (!inventories.is_empty()).then(|| {
-        let agents = read_agents(inventories, format);
+        let agents = read_agents(inventories, format, utc_offset);
         wiretally::coverage::build(&inventory, &agents)
     });
     let lang = out.lang.unwrap_or(Lang::Zh);
@@ -446,7 +466,7 @@ fn agents_stamp(
 /// and hands each reading to the output thread for `/api/v1/coverage` and the metrics.
 fn watch_agents(
     inputs: Vec<std::path::PathBuf>,
-    format: Option<Format>,
+    (format, utc_offset): (Option<Format>, i64),
     queries: Queries,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
@@ -457,7 +477,7 @@ fn watch_agents(
             while !stop.load(Ordering::Relaxed) {
                 let stamp = agents_stamp(&inputs);
                 if last.as_ref() != Some(&stamp) {
-                    let agents = read_agents(&inputs, format);
+                    let agents = read_agents(&inputs, format, utc_offset);
                     eprintln!(
                         "wiretally: read {} host(s) from the agent inventories.",
                         agents.hosts.len()
@@ -518,8 +538,8 @@ fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
         served.save_state_every(dir.clone(), s.save_every);
     }
     let mut engine = Engine::start(s.engine, served);
-    if let Some((inputs, format)) = s.coverage.take() {
-        watch_agents(inputs, format, queries.clone(), Arc::clone(&stop))?;
+    if let Some((inputs, format, offset)) = s.coverage.take() {
+        watch_agents(inputs, (format, offset), queries.clone(), Arc::clone(&stop))?;
     }
     serve::http::spawn(listeners, queries, Arc::clone(&heartbeat))
         .context("starting the HTTP server")?;
@@ -665,6 +685,7 @@ fn main() -> ExitCode {
         Command::Coverage {
             inventories,
             format,
+            inventory_utc_offset,
             state,
             captures,
             csv,
@@ -681,7 +702,13 @@ fn main() -> ExitCode {
                     html,
                     lang,
                 };
-                exit_status(coverage(&inventories, format, &captures, settings, &files))
+                exit_status(coverage(
+                    &inventories,
+                    (format, inventory_utc_offset),
+                    &captures,
+                    settings,
+                    &files,
+                ))
             }
             Err(code) => code,
         },
@@ -691,6 +718,7 @@ fn main() -> ExitCode {
             captures,
             inventories,
             format,
+            inventory_utc_offset,
             xlsx,
             html,
             lang,
@@ -707,7 +735,7 @@ fn main() -> ExitCode {
                 exit_status(half_year_report(
                     period,
                     &inventories,
-                    format,
+                    (format, inventory_utc_offset),
                     &captures,
                     settings,
                     &files,

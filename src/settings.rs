@@ -62,8 +62,9 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// How often the inventory is saved while running.
     pub save_every: Duration,
-    /// Agent inventories the daemon cross-checks against, and their format.
-    pub coverage: Option<(Vec<PathBuf>, Option<Format>)>,
+    /// Agent inventories the daemon cross-checks against, their format and the agents' UTC
+    /// offset in seconds.
+    pub coverage: Option<(Vec<PathBuf>, Option<Format>, i64)>,
     /// The account to switch to after opening the capture, when started as root.
     pub user: Option<nix::unistd::User>,
 }
@@ -351,7 +352,16 @@ fn resolve_with(
                 ));
             }
         }
-        (l.value.clone(), coverage_format)
+        let offset = match &file.coverage_utc_offset {
+            None => 8 * 3600,
+            Some(o) => {
+                wiretally::coverage::agents::parse_utc_offset(&o.value).unwrap_or_else(|e| {
+                    errors.push(format!("{} {e}", o.origin));
+                    0
+                })
+            }
+        };
+        (l.value.clone(), coverage_format, offset)
     });
     let user = file.user.as_ref().filter(|_| !reload).and_then(|u| {
         match nix::unistd::User::from_name(&u.value) {

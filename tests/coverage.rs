@@ -140,7 +140,7 @@ lab-pc-01.campus.example,学生管理系统,2.0,教务处\n\
     assert_eq!(doc["unmatched_software"][0]["publisher"], "教务处");
 }
 
-fn glpi(name: &str, ip: &str, logdate: &str, softwares: &str) -> String {
+fn glpi(name: &str, ip: &str, mac: &str, logdate: &str, softwares: &str) -> String {
     format!(
         r#"{{"deviceid": "{name}-2026-12-01", "itemtype": "Computer", "content": {{
   "hardware": {{"name": "{name}", "uuid": "4C4C4544-0042"}},
@@ -148,7 +148,7 @@ fn glpi(name: &str, ip: &str, logdate: &str, softwares: &str) -> String {
   "operatingsystem": {{"full_name": "Microsoft Windows 11 Pro", "version": "23H2"}},
   "networks": [
     {{"description": "Loopback", "ipaddress": "127.0.0.1", "macaddr": "00:00:00:00:00:00"}},
-    {{"description": "Ethernet", "ipaddress": "{ip}", "macaddr": "02:00:00:00:00:99"}}
+    {{"description": "Ethernet", "ipaddress": "{ip}", "macaddr": "{mac}"}}
   ],
   "softwares": [{softwares}]
 }}}}"#
@@ -160,15 +160,16 @@ fn glpi_inventories_match_by_address_only_within_the_time_the_network_saw_it() {
     let dir = temp_dir("coverage-glpi");
     let folder = dir.join("glpi");
     std::fs::create_dir_all(&folder).unwrap();
-    // Taken while the lab PC held 198.18.0.114: the same machine, though its name and MAC
-    // differ from what the network saw.
+    // Taken (in China Standard Time, as GLPI writes it) while the lab PC held 198.18.0.114:
+    // the same machine, though its name differs (its adapter reports no MAC).
     write(
         &folder,
         "pc.json",
         glpi(
             "ROOM-301-07",
             "198.18.0.114",
-            "2026-12-04 17:37:45",
+            "",
+            "2026-12-05 01:37:45",
             r#"{"name": "Adobe Creative Cloud", "version": "6.4", "publisher": "Adobe Inc."}, {"version": "1.0"}"#,
         )
         .as_bytes(),
@@ -177,7 +178,21 @@ fn glpi_inventories_match_by_address_only_within_the_time_the_network_saw_it() {
     write(
         &folder,
         "old.json",
-        glpi("OLD-LAPTOP", "198.18.0.1", "2025-12-01 09:00:00", "").as_bytes(),
+        glpi("OLD-LAPTOP", "198.18.0.1", "", "2025-12-01 09:00:00", "").as_bytes(),
+    );
+    // At the lab PC's address at the right time, but with a MAC the PC does not have: another
+    // machine, whatever the address says.
+    write(
+        &folder,
+        "conflict.json",
+        glpi(
+            "IMPOSTOR",
+            "198.18.0.114",
+            "02:00:00:00:00:99",
+            "2026-12-05 01:37:46",
+            "",
+        )
+        .as_bytes(),
     );
     let (doc, stderr) = coverage(&[&folder], &[]);
     let hosts = doc["hosts"].as_array().unwrap();
@@ -188,7 +203,13 @@ fn glpi_inventories_match_by_address_only_within_the_time_the_network_saw_it() {
         ids(&hosts[0]["missing_from_inventory"]),
         ["microsoft.defender", "microsoft.office"]
     );
-    assert_eq!(doc["stale_hosts"][0]["hostname"], "OLD-LAPTOP");
+    let stale: Vec<&str> = doc["stale_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale, ["IMPOSTOR", "OLD-LAPTOP"]);
     assert_eq!(doc["unmanaged_hosts"][0]["ip"], "198.18.0.1");
     assert!(
         stderr.contains("pc.json:0: content.softwares[1]: no name"),
@@ -433,4 +454,38 @@ fn a_state_folder_gives_the_same_cross_check_as_the_capture() {
         saved,
         "coverage reads the state and writes nothing"
     );
+}
+
+#[test]
+fn mac_matches_come_first_and_shared_names_pair_nothing() {
+    let dir = temp_dir("coverage-priority");
+    // The first row names the lab PC; the second carries its MAC under another name. The MAC
+    // wins whatever the row order, and the name alone then pairs nothing.
+    let csv = write(
+        &dir,
+        "assets.csv",
+        b"ip,mac,hostname,software\n\
+,,lab-pc-01,Microsoft Windows 11 Pro\n\
+,5e:ab:dd:dc:6a:34,RENAMED-PC,Microsoft Windows 11 Pro\n",
+    );
+    let (doc, _) = coverage(&[&csv], &[]);
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{doc}");
+    assert_eq!(hosts[0]["matched_by"], "mac");
+    assert_eq!(hosts[0]["hostname"], "RENAMED-PC");
+    assert_eq!(doc["stale_hosts"][0]["hostname"], "lab-pc-01");
+    // Two inventories each hold a host of the lab PC's name: neither can be told to be it.
+    let a = write(
+        &dir,
+        "lab-a.csv",
+        b"hostname,ip,software\nlab-pc-01,10.0.0.1,WinRAR\n",
+    );
+    let b = write(
+        &dir,
+        "lab-b.csv",
+        b"hostname,ip,software\nlab-pc-01.other.example,10.0.0.2,WinRAR\n",
+    );
+    let (doc, _) = coverage(&[&a, &b], &[]);
+    assert!(doc["hosts"].as_array().unwrap().is_empty(), "{doc}");
+    assert_eq!(doc["stale_hosts"].as_array().unwrap().len(), 2);
 }

@@ -60,7 +60,7 @@ fn the_half_year_report_on_the_quick_start_capture() {
             "微软产品激活方式",
             "未授权激活与许可证服务器",
             "无许可证与超量使用",
-            "台账许可数"
+            "台账许可数（生成时）"
         ]
     );
     let cover = rows(&book.worksheet_range("软件正版化核查报告").unwrap());
@@ -113,7 +113,7 @@ fn the_half_year_report_on_the_quick_start_capture() {
     let unlicensed = rows(&book.worksheet_range("无许可证与超量使用").unwrap());
     assert_eq!(unlicensed[1][0], "无许可证软件");
     assert_eq!(unlicensed[1][4], "adobe.creative-cloud");
-    let seats = rows(&book.worksheet_range("台账许可数").unwrap());
+    let seats = rows(&book.worksheet_range("台账许可数（生成时）").unwrap());
     assert_eq!(
         seats[1..],
         [
@@ -135,8 +135,19 @@ fn the_half_year_report_on_the_quick_start_capture() {
     assert_eq!(text("h1"), ["软件正版化核查报告"]);
     assert_eq!(text("dd")[0], "2026H2 (2026-07-01 – 2026-12-31)");
     assert_eq!(text("h2").len(), 5);
-    // One bar per category; the capture has hosts for four of them.
-    assert_eq!(dom.query_selector("rect").unwrap().count(), 5);
+    // One bar per category, each the number of machines with a product of it: the lab PC has
+    // one of every category but industrial.
+    // (Each bar's <title>; the page's own <title> comes first.)
+    assert_eq!(
+        text("title")[1..],
+        [
+            "操作系统 1",
+            "办公软件 1",
+            "杀毒软件 1",
+            "工业软件 0",
+            "其他 1"
+        ]
+    );
 }
 
 #[test]
@@ -163,7 +174,7 @@ fn another_period_is_empty_and_english_labels_on_request() {
     let products = rows(&book.worksheet_range("Products").unwrap());
     assert_eq!(
         products,
-        [["category", "product id", "product", "vendor", "hosts"]]
+        [["category", "product id", "product", "vendor", "machines"]]
     );
 
     let out = wiretally(&["report", "--period", "2026H3", "--xlsx", "x.xlsx", "x.pcap"]);

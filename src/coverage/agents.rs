@@ -50,6 +50,25 @@ pub struct AgentHost {
     pub software: Vec<AgentSoftware>,
 }
 
+impl AgentHost {
+    /// Adds a software entry unless the same name and version is there; returns false when the
+    /// host already holds [`MAX_SOFTWARE_PER_HOST`] entries (the entry is then dropped).
+    pub fn record(&mut self, sw: AgentSoftware) -> bool {
+        if self
+            .software
+            .iter()
+            .any(|s| s.name == sw.name && s.version == sw.version)
+        {
+            return true;
+        }
+        if self.software.len() >= MAX_SOFTWARE_PER_HOST {
+            return false;
+        }
+        self.software.push(sw);
+        true
+    }
+}
+
 /// A row or entry that was skipped, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -78,17 +97,33 @@ pub enum Format {
     Osquery,
 }
 
+/// Problems kept with their text; beyond this they are only counted.
+pub const MAX_PROBLEMS: usize = 1000;
+
 /// What the inputs gave.
 #[derive(Debug, Default)]
 pub struct Agents {
     /// Hosts, in input order.
     pub hosts: Vec<AgentHost>,
-    /// Rows and entries skipped.
+    /// Rows and entries skipped (the first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem>,
+    /// Problems beyond those kept.
+    pub more_problems: usize,
+    /// Things worth knowing that are not problems: a file read as GB18030.
+    pub notes: Vec<String>,
+    /// Hosts left out because [`MAX_AGENT_HOSTS`] were read.
+    pub hosts_left_out: usize,
+    /// The agents' offset from UTC, seconds east: GLPI writes its inventory time in local
+    /// time without saying which.
+    pub utc_offset_secs: i64,
 }
 
 impl Agents {
     fn problem(&mut self, file: &Path, line: usize, message: impl Into<String>) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.more_problems += 1;
+            return;
+        }
         self.problems.push(Problem {
             file: file.to_path_buf(),
             line,
@@ -96,25 +131,26 @@ impl Agents {
         });
     }
 
-    fn add(&mut self, file: &Path, mut host: AgentHost) {
+    /// Says that a host's software list was full and an entry was left out.
+    fn cut(&mut self, file: &Path, line: usize) {
+        self.problem(
+            file,
+            line,
+            format!(
+                "the host already has {MAX_SOFTWARE_PER_HOST} software entries; this one left out"
+            ),
+        );
+    }
+
+    /// All problems, the uncounted ones included.
+    pub fn problem_count(&self) -> usize {
+        self.problems.len() + self.more_problems
+    }
+
+    fn add(&mut self, host: AgentHost) {
         if self.hosts.len() >= MAX_AGENT_HOSTS {
-            self.problem(
-                file,
-                0,
-                format!("more than {MAX_AGENT_HOSTS} hosts; the rest left out"),
-            );
+            self.hosts_left_out += 1;
             return;
-        }
-        if host.software.len() > MAX_SOFTWARE_PER_HOST {
-            self.problem(
-                file,
-                0,
-                format!(
-                    "{} software entries for one host; kept the first {MAX_SOFTWARE_PER_HOST}",
-                    host.software.len()
-                ),
-            );
-            host.software.truncate(MAX_SOFTWARE_PER_HOST);
         }
         self.hosts.push(host);
     }
@@ -167,6 +203,12 @@ impl Agents {
     /// shows.
     pub fn read_bytes(&mut self, path: &Path, bytes: &[u8], format: Option<Format>) {
         let text = decode(bytes);
+        if std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)).is_err() {
+            self.notes.push(format!(
+                "{}: not UTF-8, read as GBK/GB18030",
+                path.display()
+            ));
+        }
         match format.unwrap_or_else(|| detect(&text)) {
             Format::Csv => self.read_csv(path, &text),
             Format::Glpi => self.read_glpi(path, &text),
@@ -214,14 +256,22 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.chars().take(256).collect())
 }
 
-/// What identifies a host in a CSV row: MAC, name and address as written.
-type HostKey = (Option<Mac>, Option<String>, Option<IpAddr>);
+/// What identifies a host in a CSV row: its MAC, else its name (first label, lower case),
+/// else its address; rows of one host share it even when some leave a column empty.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum HostKey {
+    Mac(Mac),
+    Name(String),
+    Ip(IpAddr),
+}
 
-/// An osquery row: the host it belongs to, its line, when it was taken, and its columns.
+/// An osquery row: the host it belongs to, its line, when it was taken, whether it says the
+/// row was removed (osqueryd's differential `removed`), and its columns.
 type OsqueryRow = (
     String,
     usize,
     Option<Timestamp>,
+    bool,
     serde_json::Map<String, Value>,
 );
 
@@ -292,16 +342,19 @@ impl Agents {
         }
         // Rows of one host share its identifiers; hosts keep the order they first appear in.
         let mut hosts: BTreeMap<HostKey, usize> = BTreeMap::new();
+        let short = |n: &str| n.split('.').next().unwrap_or_default().to_lowercase();
         let mut out: Vec<AgentHost> = Vec::new();
-        for (n, record) in reader.records().enumerate() {
-            let line = n + 2;
+        for record in reader.records() {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize);
                     self.problem(path, line, format!("unreadable row: {e}"));
                     continue;
                 }
             };
+            // The line the row starts on, quoted line breaks counted.
+            let line = record.position().map_or(0, |p| p.line() as usize);
             let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).and_then(non_empty);
             let row_mac = match cell(mac) {
                 None => None,
@@ -328,23 +381,54 @@ impl Agents {
                 self.problem(path, line, "no ip, mac or hostname: the row names no host");
                 continue;
             }
-            let key = (row_mac, row_name.clone(), row_ip);
-            let index = *hosts.entry(key).or_insert_with(|| {
-                out.push(AgentHost {
-                    source: path.to_path_buf(),
-                    hostname: row_name,
-                    macs: row_mac.into_iter().collect(),
-                    ips: row_ip.into_iter().collect(),
-                    ..AgentHost::default()
-                });
-                out.len() - 1
-            });
+            // A row joins the host of its MAC, else of its name, else of its address; it adds
+            // what it knows to that host.
+            let keys: Vec<HostKey> = [
+                row_mac.map(HostKey::Mac),
+                row_name.as_deref().map(|n| HostKey::Name(short(n))),
+                row_ip.map(HostKey::Ip),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let index = match keys.iter().find_map(|k| hosts.get(k)) {
+                Some(&i) => i,
+                None => {
+                    out.push(AgentHost {
+                        source: path.to_path_buf(),
+                        ..AgentHost::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            for k in keys {
+                hosts.entry(k).or_insert(index);
+            }
+            let host = &mut out[index];
+            if host.hostname.is_none() {
+                host.hostname = row_name;
+            }
+            if let Some(m) = row_mac
+                && !host.macs.contains(&m)
+            {
+                host.macs.push(m);
+            }
+            if let Some(ip) = row_ip
+                && !host.ips.contains(&ip)
+            {
+                host.ips.push(ip);
+            }
             match cell(software) {
-                Some(sw) => out[index].software.push(AgentSoftware {
-                    name: sw,
-                    version: cell(version),
-                    publisher: cell(publisher),
-                }),
+                Some(sw) => {
+                    let entry = AgentSoftware {
+                        name: sw,
+                        version: cell(version),
+                        publisher: cell(publisher),
+                    };
+                    if !out[index].record(entry) {
+                        self.cut(path, line);
+                    }
+                }
                 None if software.is_some() => {
                     self.problem(path, line, "no software name");
                 }
@@ -352,7 +436,7 @@ impl Agents {
             }
         }
         for h in out {
-            self.add(path, h);
+            self.add(h);
         }
     }
 
@@ -375,7 +459,7 @@ impl Agents {
             taken: content
                 .get("accesslog")
                 .and_then(|a| text_at(a, "logdate"))
-                .and_then(|d| glpi_date(&d)),
+                .and_then(|d| glpi_date(&d, self.utc_offset_secs)),
             ..AgentHost::default()
         };
         for (i, net) in content
@@ -413,7 +497,7 @@ impl Agents {
         if let Some(os) = content.get("operatingsystem")
             && let Some(name) = text_at(os, "full_name").or_else(|| text_at(os, "name"))
         {
-            host.software.push(AgentSoftware {
+            host.record(AgentSoftware {
                 name,
                 version: text_at(os, "version"),
                 publisher: None,
@@ -427,11 +511,16 @@ impl Agents {
             .enumerate()
         {
             match text_at(sw, "name") {
-                Some(name) => host.software.push(AgentSoftware {
-                    name,
-                    version: text_at(sw, "version"),
-                    publisher: text_at(sw, "publisher"),
-                }),
+                Some(name) => {
+                    let sw = AgentSoftware {
+                        name,
+                        version: text_at(sw, "version"),
+                        publisher: text_at(sw, "publisher"),
+                    };
+                    if !host.record(sw) {
+                        self.cut(path, 0);
+                    }
+                }
                 None => self.problem(path, 0, format!("content.softwares[{i}]: no name")),
             }
         }
@@ -443,7 +532,7 @@ impl Agents {
             );
             return;
         }
-        self.add(path, host);
+        self.add(host);
     }
 
     fn read_osquery(&mut self, path: &Path, text: &str) {
@@ -455,7 +544,7 @@ impl Agents {
                 Ok(array) => {
                     for (i, row) in array.into_iter().enumerate() {
                         match row {
-                            Value::Object(m) => rows.push((String::new(), 0, None, m)),
+                            Value::Object(m) => rows.push((String::new(), 0, None, false, m)),
                             _ => self.problem(path, 0, format!("[{i}]: not an object")),
                         }
                     }
@@ -497,18 +586,16 @@ impl Agents {
                 if columns.is_empty() {
                     self.problem(path, line_no, "no columns or snapshot");
                 }
-                if v.get("action").and_then(Value::as_str) == Some("removed") {
-                    continue;
-                }
+                let removed = v.get("action").and_then(Value::as_str) == Some("removed");
                 rows.extend(
                     columns
                         .into_iter()
-                        .map(|c| (host.clone(), line_no, taken, c)),
+                        .map(|c| (host.clone(), line_no, taken, removed, c)),
                 );
             }
         }
         let mut by_host: BTreeMap<String, AgentHost> = BTreeMap::new();
-        for (id, line, taken, row) in rows {
+        for (id, line, taken, removed, row) in rows {
             let host = by_host.entry(id.clone()).or_insert_with(|| AgentHost {
                 source: path.to_path_buf(),
                 hostname: non_empty(&id),
@@ -525,7 +612,7 @@ impl Agents {
             } else if row.contains_key("platform") && row.contains_key("major") {
                 if let Some(name) = get("name") {
                     let version = get("version");
-                    host.software.push(AgentSoftware {
+                    host.record(AgentSoftware {
                         name,
                         version,
                         publisher: None,
@@ -555,13 +642,19 @@ impl Agents {
                 .or_else(|| get("bundle_name"))
                 .or_else(|| get("display_name"))
             {
-                host.software.push(AgentSoftware {
+                let sw = AgentSoftware {
                     name,
                     version: get("version").or_else(|| get("bundle_short_version")),
                     publisher: get("publisher")
                         .or_else(|| get("vendor"))
                         .or_else(|| get("maintainer")),
-                });
+                };
+                if removed {
+                    host.software
+                        .retain(|s| s.name != sw.name || s.version != sw.version);
+                } else if !host.record(sw) {
+                    self.cut(path, line);
+                }
             } else {
                 self.problem(path, line, "a row of no table this reader knows");
             }
@@ -575,12 +668,38 @@ impl Agents {
                 );
                 continue;
             }
-            self.add(path, host);
+            self.add(host);
         }
     }
 }
 
-/// GLPI's `accesslog.logdate` (`2026-11-30 08:15:02`) as a timestamp, read as UTC.
-fn glpi_date(text: &str) -> Option<Timestamp> {
-    format!("{}Z", text.trim().replace(' ', "T")).parse().ok()
+/// GLPI's `accesslog.logdate` (`2026-11-30 08:15:02`, the agent's local time) as a
+/// timestamp, the agents' offset from UTC taken away.
+fn glpi_date(text: &str, utc_offset_secs: i64) -> Option<Timestamp> {
+    let local: Timestamp = format!("{}Z", text.trim().replace(' ', "T")).parse().ok()?;
+    Some(Timestamp(
+        local
+            .0
+            .saturating_sub(utc_offset_secs.saturating_mul(1_000_000)),
+    ))
+}
+
+/// Reads a UTC offset written `+08:00`, `-05:30` or `Z`; seconds east of UTC.
+pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
+    let bad = || format!("{text:?}: a UTC offset is written +08:00, -05:30 or Z");
+    let t = text.trim();
+    if t == "Z" {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.split_at_checked(1) {
+        Some(("+", r)) => (1, r),
+        Some(("-", r)) => (-1, r),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 || h < 0 || m < 0 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
 }

@@ -104,11 +104,21 @@ pub fn product_name(p: &ProductRef, lang: Lang) -> &str {
     }
 }
 
+/// A cell as a spreadsheet may safely read it: text starting like a formula (`=`, `+`, `-`,
+/// `@`, tab, carriage return) gets a leading `'`, so an inventory cannot smuggle a formula in.
+fn safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// The report as CSV: one row per finding, with a header row in `lang`. The Chinese form starts
 /// with a UTF-8 byte-order mark, without which Excel reads UTF-8 as the local code page.
 pub fn csv(report: &Report, lang: Lang) -> Result<String, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut inner = csv::Writer::from_writer(Vec::new());
+    inner.write_record([
         SECTION.get(lang),
         IP.get(lang),
         MAC.get(lang),
@@ -119,6 +129,7 @@ pub fn csv(report: &Report, lang: Lang) -> Result<String, csv::Error> {
         DETAIL.get(lang),
     ])?;
     let text = |v: Option<String>| v.unwrap_or_default();
+    let mut w = SafeWriter(&mut inner);
     for h in &report.unmanaged_hosts {
         w.write_record([
             UNMANAGED.get(lang),
@@ -178,9 +189,18 @@ pub fn csv(report: &Report, lang: Lang) -> Result<String, csv::Error> {
             &format!("{} ({})", text(u.publisher.clone()), u.hosts),
         ])?;
     }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    let bytes = inner.into_inner().map_err(|e| e.into_error())?;
     let bom = if lang == Lang::Zh { "\u{feff}" } else { "" };
     Ok(format!("{bom}{}", String::from_utf8_lossy(&bytes)))
+}
+
+/// A CSV writer whose every cell goes through [`safe`].
+struct SafeWriter<'a>(&'a mut csv::Writer<Vec<u8>>);
+
+impl SafeWriter<'_> {
+    fn write_record<'b>(&mut self, cells: impl IntoIterator<Item = &'b str>) -> csv::Result<()> {
+        self.0.write_record(cells.into_iter().map(safe))
+    }
 }
 
 /// A short text summary for the terminal.

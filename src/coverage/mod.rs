@@ -2,11 +2,13 @@
 //! inventories ([`agents`]), to find hosts no agent covers and software agents never recorded.
 //!
 //! Network records are first grouped into machines: records of one MAC (a PC that DHCP moved
-//! between addresses) are one machine, a record without a MAC is a machine of its own. An agent
-//! host is then matched to a machine by MAC first, then by host name (case-insensitive, domain
-//! suffix stripped), then by address: a record of that address whose time on the network covers
-//! the moment the agent took its inventory, or the current record of the address when the agent
-//! says no time. Each machine and each agent host is matched at most once.
+//! between addresses) are one machine, a record without a MAC is a machine of its own. Agent
+//! hosts are then paired with machines in three passes over all of them: by MAC, then by host
+//! name (case-insensitive, domain suffix stripped; only a name one machine and one agent host
+//! carry), then by address (a record of that address whose time on the network covers the
+//! moment the agent took its inventory, or the current record of the address when the agent says
+//! no time). A name or address never pairs two sides whose MACs are known and differ; each
+//! machine and each agent host is paired at most once.
 
 pub mod agents;
 pub mod labels;
@@ -52,7 +54,8 @@ pub struct UnmanagedHost {
     pub products: Vec<ProductRef>,
 }
 
-/// An agent host the network never saw.
+/// An agent host paired with no machine: the network never saw it, or not in a way that could
+/// be told apart (a name several hosts share, an address whose time does not fit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaleHost {
     /// Its name.
@@ -122,7 +125,7 @@ pub struct UnmatchedSoftware {
     pub name: String,
     /// Its publisher, when recorded.
     pub publisher: Option<String>,
-    /// Agent hosts that recorded it.
+    /// Agent hosts that recorded it (each counted once).
     pub hosts: usize,
 }
 
@@ -207,75 +210,88 @@ fn machines(inv: &Inventory) -> Vec<Machine<'_>> {
     out
 }
 
-/// Where machines are found by MAC, short host name and address.
-struct Lookup {
-    by_mac: HashMap<Mac, usize>,
-    by_name: HashMap<String, Vec<usize>>,
-    by_ip: HashMap<IpAddr, Vec<usize>>,
-}
-
-impl Lookup {
-    fn new(machines: &[Machine]) -> Self {
-        let mut l = Lookup {
-            by_mac: HashMap::new(),
-            by_name: HashMap::new(),
-            by_ip: HashMap::new(),
-        };
-        for (i, m) in machines.iter().enumerate() {
-            if let Some(mac) = m.mac {
-                l.by_mac.insert(mac, i);
-            }
-            for n in m.names() {
-                let v = l.by_name.entry(short_name(&n)).or_default();
-                if !v.contains(&i) {
-                    v.push(i);
-                }
-            }
-            for h in &m.records {
-                let v = l.by_ip.entry(h.ip).or_default();
-                if !v.contains(&i) {
-                    v.push(i);
-                }
+/// Pairs agent hosts with machines, in three passes over all of them: every MAC match first,
+/// then host names, then addresses. A name pairs only when exactly one free machine and one
+/// unpaired agent host carry it; a name or address never pairs two sides whose MACs are both
+/// known and differ. Returns, per agent host, its machine and how it was found.
+fn pair(machines: &[Machine], agents: &[AgentHost]) -> Vec<Option<(usize, &'static str)>> {
+    let mut by_mac: HashMap<Mac, usize> = HashMap::new();
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_ip: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+    for (i, m) in machines.iter().enumerate() {
+        if let Some(mac) = m.mac {
+            by_mac.insert(mac, i);
+        }
+        for n in m.names() {
+            let v = by_name.entry(short_name(&n)).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
             }
         }
-        l
+        for h in &m.records {
+            let v = by_ip.entry(h.ip).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
     }
-
-    /// The machine an agent host is, and how it was found.
-    fn find(
-        &self,
-        machines: &[Machine],
-        taken: &[bool],
-        agent: &AgentHost,
-    ) -> Option<(usize, &'static str)> {
-        if let Some(i) = agent
+    let mut taken = vec![false; machines.len()];
+    let mut out: Vec<Option<(usize, &'static str)>> = vec![None; agents.len()];
+    // Sides whose MACs are both known and differ are different machines.
+    let compatible = |m: &Machine, a: &AgentHost| {
+        m.mac.is_none() || a.macs.is_empty() || a.macs.contains(&m.mac.unwrap_or_default())
+    };
+    for (a, agent) in agents.iter().enumerate() {
+        if let Some(&i) = agent
             .macs
             .iter()
-            .filter_map(|m| self.by_mac.get(m))
-            .copied()
-            .find(|&i| !taken[i])
+            .filter_map(|m| by_mac.get(m))
+            .find(|&&i| !taken[i])
         {
-            return Some((i, "mac"));
+            taken[i] = true;
+            out[a] = Some((i, "mac"));
         }
-        if let Some(name) = agent
+    }
+    let mut agent_names: HashMap<String, usize> = HashMap::new();
+    for (a, agent) in agents.iter().enumerate() {
+        if out[a].is_none()
+            && let Some(n) = agent.hostname.as_deref().map(short_name)
+        {
+            *agent_names.entry(n).or_default() += 1;
+        }
+    }
+    for (a, agent) in agents.iter().enumerate() {
+        if out[a].is_some() {
+            continue;
+        }
+        let Some(name) = agent
             .hostname
             .as_deref()
             .map(short_name)
             .filter(|n| !n.is_empty())
-            && let Some(&i) = self
-                .by_name
-                .get(&name)
-                .and_then(|v| v.iter().find(|&&i| !taken[i]))
-        {
-            return Some((i, "hostname"));
+        else {
+            continue;
+        };
+        let free: Vec<usize> = by_name
+            .get(&name)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| !taken[i] && compatible(&machines[i], agent))
+            .collect();
+        if let ([i], Some(1)) = (free.as_slice(), agent_names.get(&name)) {
+            taken[*i] = true;
+            out[a] = Some((*i, "hostname"));
         }
-        agent
-            .ips
-            .iter()
-            .filter_map(|ip| self.by_ip.get(ip).map(|v| (ip, v)))
-            .flat_map(|(ip, v)| v.iter().map(move |&i| (ip, i)))
-            .find(|&(ip, i)| {
+    }
+    for (a, agent) in agents.iter().enumerate() {
+        if out[a].is_some() {
+            continue;
+        }
+        let found = agent.ips.iter().find_map(|ip| {
+            by_ip.get(ip)?.iter().copied().find(|&i| {
                 !taken[i]
+                    && compatible(&machines[i], agent)
                     && machines[i].records.iter().any(|h| {
                         h.ip == *ip
                             && match agent.taken {
@@ -284,8 +300,13 @@ impl Lookup {
                             }
                     })
             })
-            .map(|(_, i)| (i, "ip"))
+        });
+        if let Some(i) = found {
+            taken[i] = true;
+            out[a] = Some((i, "ip"));
+        }
     }
+    out
 }
 
 /// Products by index, as the report shows them, sorted by id.
@@ -319,28 +340,29 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
                 .collect()
         })
         .collect();
-    let lookup = Lookup::new(&machines);
-    let mut taken = vec![false; machines.len()];
+    let pairs = pair(&machines, &agents.hosts);
     let mut matched: Vec<Option<(usize, BTreeSet<usize>)>> = vec![None; machines.len()];
     let mut hosts = Vec::new();
     let mut stale_hosts = Vec::new();
     let mut unmatched: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
     for (a, agent) in agents.hosts.iter().enumerate() {
         let mut recorded = BTreeSet::new();
+        let mut unknown = BTreeSet::new();
         for sw in &agent.software {
             match index.product_of(&sw.name, sw.publisher.as_deref()) {
                 Some(p) => {
                     recorded.insert(p);
                 }
                 None => {
-                    *unmatched
-                        .entry((sw.name.clone(), sw.publisher.clone()))
-                        .or_default() += 1
+                    unknown.insert((sw.name.clone(), sw.publisher.clone()));
                 }
             }
         }
+        for name in unknown {
+            *unmatched.entry(name).or_default() += 1;
+        }
         let source = agent.source.display().to_string();
-        let Some((m, how)) = lookup.find(&machines, &taken, agent) else {
+        let Some((m, how)) = pairs[a] else {
             stale_hosts.push(StaleHost {
                 hostname: agent.hostname.clone(),
                 mac: agent.macs.first().copied(),
@@ -349,7 +371,6 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
             });
             continue;
         };
-        taken[m] = true;
         let machine = &machines[m];
         let latest = machine.latest();
         hosts.push(MatchedHost {

@@ -4,6 +4,9 @@
 use super::{Cell, Document};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
+/// Rows a sheet holds at most below its header (Excel's limit is 1,048,576 rows).
+const MAX_ROWS: usize = 1_048_574;
+
 /// Widest column set, in characters.
 const MAX_WIDTH: usize = 60;
 
@@ -28,7 +31,7 @@ pub fn workbook(doc: &Document) -> Result<Vec<u8>, XlsxError> {
         for (c, h) in table.headers.iter().enumerate() {
             sheet.write_string_with_format(0, c as u16, h, &bold)?;
         }
-        for (r, row) in table.rows.iter().enumerate() {
+        for (r, row) in table.rows.iter().enumerate().take(MAX_ROWS) {
             for (c, cell) in row.iter().enumerate().take(table.headers.len()) {
                 let (row, col) = (r as u32 + 1, c as u16);
                 match cell {
@@ -41,12 +44,22 @@ pub fn workbook(doc: &Document) -> Result<Vec<u8>, XlsxError> {
         for (c, w) in widths.iter().enumerate() {
             sheet.set_column_width(c as u16, (*w).clamp(6, MAX_WIDTH) as f64 + 2.0)?;
         }
+        if table.rows.len() > MAX_ROWS {
+            sheet.write_string(
+                MAX_ROWS as u32 + 1,
+                0,
+                format!(
+                    "… {} more rows than a sheet holds are left out",
+                    table.rows.len() - MAX_ROWS
+                ),
+            )?;
+        }
         sheet.set_freeze_panes(1, 0)?;
         if !table.headers.is_empty() {
             sheet.autofilter(
                 0,
                 0,
-                table.rows.len() as u32,
+                table.rows.len().min(MAX_ROWS) as u32,
                 table.headers.len() as u16 - 1,
             )?;
         }
