@@ -239,6 +239,7 @@ impl Metrics {
 
     /// The coverage cross-check's ratios and host counts.
     pub fn set_coverage(&self, report: &crate::coverage::Report) {
+        self.coverage_ratio.reset();
         let scopes = std::iter::once(("hosts", &report.coverage.overall))
             .chain(report.coverage.by_category.iter().map(|(c, r)| (*c, r)));
         for (scope, ratio) in scopes {

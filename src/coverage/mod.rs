@@ -42,7 +42,7 @@ pub struct ProductRef {
 }
 
 /// A network host no agent inventory covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnmanagedHost {
     /// Its latest address.
     pub ip: IpAddr,
@@ -52,6 +52,9 @@ pub struct UnmanagedHost {
     pub hostnames: Vec<String>,
     /// Products the network shows on it.
     pub products: Vec<ProductRef>,
+    /// The activation and licence alerts about it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
 }
 
 /// An agent host paired with no machine: the network never saw it, or not in a way that could
@@ -85,6 +88,9 @@ pub struct MatchedHost {
     pub missing_from_inventory: Vec<ProductRef>,
     /// Products the agent recorded that showed no traffic (informational).
     pub not_seen_on_network: Vec<ProductRef>,
+    /// The activation and licence alerts about it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
 }
 
 /// A share: how many of how many.
@@ -142,7 +148,8 @@ pub struct Report {
     pub coverage: Coverage,
     /// Software names no signature pack knows, most common first.
     pub unmatched_software: Vec<UnmatchedSoftware>,
-    /// The activation and licence alerts of the same inventory.
+    /// All the activation and licence alerts of the same inventory (each host's are also with
+    /// the host).
     pub alerts: Vec<Alert>,
     /// Inventory rows and entries skipped, as `file:line: why`.
     pub problems: Vec<String>,
@@ -155,6 +162,15 @@ struct Machine<'a> {
 }
 
 impl Machine<'_> {
+    /// The alerts about the machine's records, each raised while the record was its.
+    fn alerts(&self, inv: &Inventory) -> Vec<Alert> {
+        self.records
+            .iter()
+            .flat_map(|h| crate::report::host_alerts(inv, h))
+            .cloned()
+            .collect()
+    }
+
     fn latest(&self) -> &Host {
         self.records
             .iter()
@@ -384,6 +400,7 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
             source,
             missing_from_inventory: product_refs(sigs, seen[m].difference(&recorded).copied()),
             not_seen_on_network: product_refs(sigs, recorded.difference(&seen[m]).copied()),
+            alerts: machine.alerts(inv),
         });
         matched[m] = Some((a, recorded));
     }
@@ -396,6 +413,7 @@ pub fn build(inv: &Inventory, agents: &Agents) -> Report {
             mac: m.mac,
             hostnames: m.names(),
             products: product_refs(sigs, seen[i].iter().copied()),
+            alerts: m.alerts(inv),
         })
         .collect();
     let mut by_category = BTreeMap::new();

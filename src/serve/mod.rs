@@ -41,6 +41,8 @@ const METRICS_FILE_EVERY: Duration = Duration::from_secs(15);
 /// How long a rendering of the metrics is served again: a flood of scrapes costs one rendering
 /// a second, not one per request.
 const METRICS_FRESH: Duration = Duration::from_secs(1);
+/// How long a cross-check against the agent inventories is served again.
+const COVERAGE_FRESH: Duration = Duration::from_secs(30);
 /// A pipeline that has not reported for this long is not ready.
 pub const READY_WITHIN: Duration = Duration::from_secs(5);
 
@@ -162,6 +164,8 @@ pub struct Served {
     events_flushed: Instant,
     saving: Option<Saving>,
     agents: Option<Agents>,
+    /// The latest cross-check against `agents`, and when it was built.
+    coverage: std::cell::RefCell<Option<(Instant, Arc<crate::coverage::Report>)>>,
 }
 
 impl Served {
@@ -196,6 +200,7 @@ impl Served {
             events_flushed: Instant::now(),
             saving: None,
             agents: None,
+            coverage: std::cell::RefCell::new(None),
         }
     }
 
@@ -220,11 +225,26 @@ impl Served {
             .collect();
         self.metrics.update(&self.counters, &self.inventory, &live);
         self.metrics.set_queued_batches(&self.queued);
-        if let Some(agents) = &self.agents {
-            self.metrics
-                .set_coverage(&crate::coverage::build(&self.inventory, agents));
+        if let Some(report) = self.coverage_report() {
+            self.metrics.set_coverage(&report);
         }
         self.metrics.encode()
+    }
+
+    /// The cross-check against the agent inventories, built again when the last one is older
+    /// than [`COVERAGE_FRESH`] or the inventories changed: it walks every host, so a flood of
+    /// requests must not rebuild it each time.
+    fn coverage_report(&self) -> Option<Arc<crate::coverage::Report>> {
+        let agents = self.agents.as_ref()?;
+        let mut cache = self.coverage.borrow_mut();
+        if let Some((at, report)) = cache.as_ref()
+            && at.elapsed() < COVERAGE_FRESH
+        {
+            return Some(Arc::clone(report));
+        }
+        let report = Arc::new(crate::coverage::build(&self.inventory, agents));
+        *cache = Some((Instant::now(), Arc::clone(&report)));
+        Some(report)
     }
 
     /// The metrics, rendered again only when the last rendering is older than a second.
@@ -304,7 +324,17 @@ impl Served {
                         content_type: "text/plain; version=0.0.4; charset=utf-8",
                         body: self.metrics_text(),
                     },
-                    Request::Api(api) => routes::answer(&self.inventory, self.agents.as_ref(), api),
+                    Request::Api(routes::ApiRequest::Coverage) => match self.coverage_report() {
+                        Some(report) => match serde_json::to_value(&*report) {
+                            Ok(v) => Answer::json(200, &v),
+                            Err(e) => Answer::error(500, &e.to_string()),
+                        },
+                        None => Answer::error(
+                            404,
+                            "no agent inventories are configured ([coverage] inventories)",
+                        ),
+                    },
+                    Request::Api(api) => routes::answer(&self.inventory, api),
                 };
                 // The asker may have given up waiting; nothing to do then.
                 let _ = reply.send(answer);
@@ -330,6 +360,7 @@ impl Served {
             }
             Query::Agents(agents) => {
                 self.agents = Some(*agents);
+                self.coverage.replace(None);
                 self.metrics_rendered = None;
             }
             Query::ReloadFailed => {

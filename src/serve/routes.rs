@@ -2,7 +2,6 @@
 //! (or the 4xx answer it deserves), and [`answer`] builds the JSON from the inventory on the
 //! output thread. Shapes follow the inventory document `analyze --json` prints.
 
-use crate::coverage::agents::Agents;
 use crate::event::Mac;
 use crate::inventory::Inventory;
 use crate::inventory::alerts::AlertKind;
@@ -316,20 +315,11 @@ fn matches(inv: &Inventory, h: &Host, f: &HostFilter) -> bool {
     }
 }
 
-/// Answers an API request from the inventory and, for `/api/v1/coverage`, the agent
-/// inventories (when configured).
-pub fn answer(inv: &Inventory, agents: Option<&Agents>, request: &ApiRequest) -> Answer {
+/// Answers an API request from the inventory (`/api/v1/coverage` is answered by
+/// [`crate::serve::Served`], which keeps the cross-check).
+pub fn answer(inv: &Inventory, request: &ApiRequest) -> Answer {
     match request {
-        ApiRequest::Coverage => match agents {
-            Some(a) => match serde_json::to_value(crate::coverage::build(inv, a)) {
-                Ok(v) => Answer::json(200, &v),
-                Err(e) => Answer::error(500, &e.to_string()),
-            },
-            None => Answer::error(
-                404,
-                "no agent inventories are configured ([coverage] inventories)",
-            ),
-        },
+        ApiRequest::Coverage => Answer::error(404, "no agent inventories are configured"),
         ApiRequest::Hosts(filter) => {
             if let Some(id) = &filter.product
                 && !inv.signatures.products.iter().any(|p| &p.id == id)
@@ -442,7 +432,7 @@ mod tests {
         let Ok(Request::Api(page)) = parse("GET", "/api/v1/hosts", "offset=3&limit=2") else {
             panic!("not an API request");
         };
-        let a = answer(&inv, None, &page);
+        let a = answer(&inv, &page);
         let doc: serde_json::Value = serde_json::from_str(&a.body).unwrap();
         assert_eq!(doc["total"], 5);
         let ips: Vec<&str> = doc["hosts"]
@@ -455,7 +445,7 @@ mod tests {
         let Ok(Request::Api(past)) = parse("GET", "/api/v1/hosts", "offset=9") else {
             panic!("not an API request");
         };
-        let doc: serde_json::Value = serde_json::from_str(&answer(&inv, None, &past).body).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&answer(&inv, &past).body).unwrap();
         assert_eq!(doc["total"], 5);
         assert!(doc["hosts"].as_array().unwrap().is_empty());
     }
