@@ -489,3 +489,36 @@ fn mac_matches_come_first_and_shared_names_pair_nothing() {
     assert!(doc["hosts"].as_array().unwrap().is_empty(), "{doc}");
     assert_eq!(doc["stale_hosts"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_csv_date_column_places_an_address_in_time() {
+    let dir = temp_dir("coverage-csv-date");
+    // The server's address, inventoried (China Standard Time) while the capture saw it, and a
+    // laptop at the PC's address a month before; a day alone does not place anything.
+    let csv = write(
+        &dir,
+        "assets.csv",
+        "ip,hostname,software,采集时间\n\
+198.18.0.1,SRV-01,Microsoft Windows Server 2022 Standard,2026-12-05 01:37:45\n\
+198.18.0.114,OLD-LAPTOP,WinRAR,2026-11-04 09:00:00\n\
+10.7.7.7,DAY-ONLY,WinRAR,2026-12-05\n\
+10.7.7.8,BAD-DATE,WinRAR,yesterday\n"
+            .as_bytes(),
+    );
+    let (doc, stderr) = coverage(&[&csv], &[]);
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{doc}");
+    assert_eq!(hosts[0]["ip"], "198.18.0.1");
+    assert_eq!(hosts[0]["matched_by"], "ip");
+    let stale: Vec<&str> = doc["stale_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale, ["OLD-LAPTOP", "DAY-ONLY"]);
+    assert!(
+        stderr.contains(&format!("{}:5: date \"yesterday\"", csv.display())),
+        "{stderr}"
+    );
+}

@@ -276,7 +276,19 @@ type OsqueryRow = (
 );
 
 /// Column names a CSV header may use for each field, English and Chinese.
-const CSV_COLUMNS: [(&str, &[&str]); 6] = [
+const CSV_COLUMNS: [(&str, &[&str]); 7] = [
+    (
+        "date",
+        &[
+            "date",
+            "inventory date",
+            "seen",
+            "last seen",
+            "采集时间",
+            "盘点时间",
+            "日期",
+        ],
+    ),
     ("ip", &["ip", "ip address", "ip地址", "ip 地址", "地址"]),
     (
         "mac",
@@ -336,6 +348,7 @@ impl Agents {
             column("version"),
             column("publisher"),
         );
+        let date = column("date");
         if ip.is_none() && mac.is_none() && name.is_none() {
             self.problem(path, 1, "the header names no ip, mac or hostname column");
             return;
@@ -377,6 +390,23 @@ impl Agents {
                 },
             };
             let row_name = cell(name);
+            let row_date = match cell(date) {
+                None => None,
+                Some(d) if day_only(&d) => None,
+                Some(d) => {
+                    match local_time(&d, self.utc_offset_secs) {
+                        Some(t) => Some(t),
+                        None => {
+                            self.problem(
+                            path,
+                            line,
+                            format!("date {d:?}: not a date and time (2026-11-30 08:15:02 or RFC 3339)"),
+                        );
+                            continue;
+                        }
+                    }
+                }
+            };
             if row_mac.is_none() && row_ip.is_none() && row_name.is_none() {
                 self.problem(path, line, "no ip, mac or hostname: the row names no host");
                 continue;
@@ -405,6 +435,7 @@ impl Agents {
                 hosts.entry(k).or_insert(index);
             }
             let host = &mut out[index];
+            host.taken = host.taken.max(row_date);
             if host.hostname.is_none() {
                 host.hostname = row_name;
             }
@@ -682,6 +713,21 @@ fn glpi_date(text: &str, utc_offset_secs: i64) -> Option<Timestamp> {
             .0
             .saturating_sub(utc_offset_secs.saturating_mul(1_000_000)),
     ))
+}
+
+/// A CSV date and time: RFC 3339 with its zone, or local `2026-11-30 08:15:02`.
+fn local_time(text: &str, utc_offset_secs: i64) -> Option<Timestamp> {
+    let t = text.trim();
+    t.parse::<Timestamp>()
+        .ok()
+        .or_else(|| glpi_date(t, utc_offset_secs))
+}
+
+/// Whether a CSV date is a day alone (`2026-11-30`): too coarse to place an address in time,
+/// so the row is read as if it had none.
+fn day_only(text: &str) -> bool {
+    let t = text.trim();
+    t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-'
 }
 
 /// Reads a UTC offset written `+08:00`, `-05:30` or `Z`; seconds east of UTC.
