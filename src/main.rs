@@ -114,35 +114,7 @@ fn save_state(s_dir: &Option<std::path::PathBuf>, inventory: &Inventory) -> Resu
 
 /// Runs `analyze`; returns whether every file was read whole.
 fn analyze(captures: &[std::path::PathBuf], mut s: Settings) -> Result<bool> {
-    let stop = on_signals(None)?;
-    let inventory = inventory_for(&mut s, false)?;
-    let mut engine = Engine::start(s.engine, inventory);
-    let mut all_ok = true;
-    for path in captures {
-        let mut source = match Source::open_file(path) {
-            Ok(src) => src,
-            Err(e) => {
-                eprintln!("wiretally: {e}");
-                all_ok = false;
-                continue;
-            }
-        };
-        match engine.feed(&mut source, &stop) {
-            Ok(Ended::Complete) => {}
-            Ok(Ended::Truncated(why)) => {
-                eprintln!(
-                    "wiretally: {}: warning: file is truncated, kept the packets before the cut ({why})",
-                    path.display()
-                );
-            }
-            Ok(Ended::Stopped | Ended::WorkerLost) => break,
-            Err(e) => {
-                eprintln!("wiretally: {e}");
-                all_ok = false;
-            }
-        }
-    }
-    let (mut inventory, counters) = engine.finish();
+    let (mut inventory, counters, all_ok) = network_inventory(captures, &mut s)?;
     // The inventory and metrics are kept even when the event log failed.
     let events = inventory.close().context("writing events");
     save_state(&s.state_dir, &inventory)?;
@@ -190,8 +162,9 @@ fn now_text() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// The network's inventory for `coverage` and `report`: restored from the state folder, if
-/// any, with the captures (if any) read on top; nothing is saved.
+/// The inventory of `analyze`, `coverage` and `report`: restored from the state folder, if any,
+/// with the captures read on top, in order. A file that cannot be opened or read is reported
+/// and skipped (the returned flag is then false); nothing is saved here.
 fn network_inventory(
     captures: &[std::path::PathBuf],
     s: &mut Settings,
@@ -201,7 +174,14 @@ fn network_inventory(
     let mut engine = Engine::start(s.engine, inventory);
     let mut all_ok = true;
     for path in captures {
-        let mut source = Source::open_file(path)?;
+        let mut source = match Source::open_file(path) {
+            Ok(src) => src,
+            Err(e) => {
+                eprintln!("wiretally: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
         match engine.feed(&mut source, &stop) {
             Ok(Ended::Complete) => {}
             Ok(Ended::Truncated(why)) => eprintln!(
