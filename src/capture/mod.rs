@@ -91,7 +91,7 @@ pub enum Read<'a> {
     Packet(RawPacket<'a>),
     /// A live capture's ring was empty: read again (the next read waits for packets).
     Empty,
-    /// A live capture saw no packet for [`LIVE_READ_TIMEOUT_MS`]; a chance to check for
+    /// A live capture saw no packet for 100 ms; a chance to check for
     /// signals and end idle flows.
     Idle,
     /// The file ended.
@@ -207,7 +207,7 @@ impl Source {
 
     /// Opens an interface in promiscuous, non-blocking mode and applies the filter. Immediate
     /// mode stays off: libpcap then uses TPACKET_V3, whose blocks pack packets of any size into
-    /// the ring and are handed over when full or after [`LIVE_READ_TIMEOUT_MS`]. In immediate
+    /// the ring and are handed over when full or after 100 ms. In immediate
     /// mode it falls back to TPACKET_V2, whose fixed snaplen-sized slots hold about a thousand
     /// packets in 64 MiB; benches/live-loss.sh lost 0.46 % of a 620 kpps replay that way and
     /// none without it.

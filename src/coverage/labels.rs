@@ -1,4 +1,4 @@
-//! The report's words in English and Chinese, and the forms of a [`Report`](super::Report): a
+//! The report's words in English and Chinese, and the forms of a coverage [`super::Report`]: a
 //! flat CSV, a text summary, and a [`Document`] for XLSX and HTML.
 
 use super::{ProductRef, Report};
