@@ -371,18 +371,28 @@ fn hand_over(queries: &Queries, mut query: Query) {
 /// which take effect at the next start) and hands them to the output thread, or counts a
 /// failure there and keeps the running set. The event log is reopened either way (after
 /// logrotate moved it).
-fn reloader(common: Common, live: LiveFlags, queries: Queries) -> Box<dyn Fn() + Send> {
+fn reloader(
+    common: Common,
+    live: LiveFlags,
+    queries: Queries,
+    agents: AgentInputs,
+) -> Box<dyn Fn() + Send> {
     Box::new(move || match settings::resolve_reload(&common, &live) {
-        Ok(new) => hand_over(
-            &queries,
-            Query::Reload(Box::new(Reload {
-                signatures: new.signatures,
-                policy: new.policy,
-                min_confidence: new.limits.min_confidence,
-                events: new.events,
-                loaded_at: new.metrics.loaded_at,
-            })),
-        ),
+        Ok(new) => {
+            if let Ok(mut wanted) = agents.lock() {
+                wanted.clone_from(&new.coverage);
+            }
+            hand_over(
+                &queries,
+                Query::Reload(Box::new(Reload {
+                    signatures: new.signatures,
+                    policy: new.policy,
+                    min_confidence: new.limits.min_confidence,
+                    events: new.events,
+                    loaded_at: new.metrics.loaded_at,
+                })),
+            )
+        }
         Err(errors) => {
             for e in &errors {
                 eprintln!("wiretally: {e}");
@@ -442,27 +452,33 @@ fn agents_stamp(
     out
 }
 
-/// Reads the agent inventories at start and again whenever one changes, on a thread of its own,
-/// and hands each reading to the output thread for `/api/v1/coverage` and the metrics.
-fn watch_agents(
-    inputs: Vec<std::path::PathBuf>,
-    (format, utc_offset): (Option<Format>, i64),
-    queries: Queries,
-    stop: Arc<AtomicBool>,
-) -> Result<()> {
+/// What the agent inventory thread reads: the inputs, their format and the agents' UTC offset,
+/// as the latest good configuration says (a reload replaces it).
+type AgentInputs = Arc<std::sync::Mutex<Option<(Vec<std::path::PathBuf>, Option<Format>, i64)>>>;
+
+/// Reads the agent inventories at start, whenever one changes and whenever a reload changes
+/// which they are, on a thread of its own, and hands each reading (or, once none are
+/// configured, their absence) to the output thread for `/api/v1/coverage` and the metrics.
+fn watch_agents(inputs: AgentInputs, queries: Queries, stop: Arc<AtomicBool>) -> Result<()> {
     std::thread::Builder::new()
         .name("wiretally-agents".into())
         .spawn(move || {
             let mut last = None;
             while !stop.load(Ordering::Relaxed) {
-                let stamp = agents_stamp(&inputs);
+                let wanted = inputs.lock().map(|w| w.clone()).unwrap_or_default();
+                let stamp = wanted
+                    .as_ref()
+                    .map(|(files, format, offset)| (agents_stamp(files), *format, *offset));
                 if last.as_ref() != Some(&stamp) {
-                    let agents = read_agents(&inputs, format, utc_offset);
-                    eprintln!(
-                        "wiretally: read {} host(s) from the agent inventories.",
-                        agents.hosts.len()
-                    );
-                    hand_over(&queries, Query::Agents(Box::new(agents)));
+                    let agents = wanted.map(|(files, format, offset)| {
+                        let agents = read_agents(&files, format, offset);
+                        eprintln!(
+                            "wiretally: read {} host(s) from the agent inventories.",
+                            agents.hosts.len()
+                        );
+                        Box::new(agents)
+                    });
+                    hand_over(&queries, Query::Agents(agents));
                     last = Some(stamp);
                 }
                 std::thread::sleep(AGENTS_POLL);
@@ -497,7 +513,13 @@ fn watchdog(
 fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
     let opts = s.live.take().context("no capture settings")?;
     let (queries, requests) = std::sync::mpsc::sync_channel(QUERY_QUEUE);
-    let stop = on_signals(Some(reloader(common, flags, queries.clone())))?;
+    let agent_inputs: AgentInputs = Arc::new(std::sync::Mutex::new(s.coverage.take()));
+    let stop = on_signals(Some(reloader(
+        common,
+        flags,
+        queries.clone(),
+        Arc::clone(&agent_inputs),
+    )))?;
     let listeners = endpoints(&mut s.api)?;
     let mut source = Source::open_live(&opts)?;
     drop_privileges(&s.user)?;
@@ -518,9 +540,7 @@ fn run_live(mut s: Settings, common: Common, flags: LiveFlags) -> Result<()> {
         served.save_state_every(dir.clone(), s.save_every);
     }
     let mut engine = Engine::start(s.engine, served);
-    if let Some((inputs, format, offset)) = s.coverage.take() {
-        watch_agents(inputs, (format, offset), queries.clone(), Arc::clone(&stop))?;
-    }
+    watch_agents(agent_inputs, queries.clone(), Arc::clone(&stop))?;
     serve::http::spawn(listeners, queries, Arc::clone(&heartbeat))
         .context("starting the HTTP server")?;
     eprintln!("wiretally: capturing on {}.", source.name());

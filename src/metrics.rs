@@ -253,6 +253,13 @@ impl Metrics {
             .set(report.stale_hosts.len() as i64);
     }
 
+    /// Takes the coverage series away (no agent inventories are configured any more).
+    pub fn clear_coverage(&self) {
+        self.coverage_ratio.reset();
+        self.unmanaged_hosts.set(0);
+        self.stale_inventory_hosts.set(0);
+    }
+
     /// Batches waiting in each worker's queue.
     pub fn set_queued_batches(&self, queued: &[usize]) {
         for (worker, n) in queued.iter().enumerate() {

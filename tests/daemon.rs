@@ -696,5 +696,19 @@ fn the_daemon_cross_checks_its_agent_inventories_and_rereads_them_when_they_chan
         metric("wiretally_coverage_stale_inventory_hosts{").map(|l| l.ends_with(" 1")),
         Some(true)
     );
+    // A reload that takes the inventories out of the configuration ends the cross-check.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without = text.split("[coverage]").next().unwrap().to_string();
+    std::fs::write(&config, without).unwrap();
+    sensor.signal("HUP");
+    sensor.wait_for("reloaded the configuration");
+    let gone = eventually(Duration::from_secs(15), || {
+        (get("/api/v1/coverage")?.0 == 404).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "no cross-check once no inventories are configured"
+    );
+    assert_eq!(metric("wiretally_coverage_ratio{"), None);
     sensor.stop();
 }

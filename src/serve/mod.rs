@@ -111,8 +111,9 @@ pub enum Query {
     /// A reload failed (the running set stays); the event log is reopened all the same, so a
     /// rotated log is let go of.
     ReloadFailed,
-    /// The agent inventories, read again after they changed.
-    Agents(Box<Agents>),
+    /// The agent inventories, read again after they (or which they are) changed; `None` once a
+    /// reload configures none.
+    Agents(Option<Box<Agents>>),
 }
 
 /// The sending side of the query channel, shared by the HTTP server and the signal thread.
@@ -225,8 +226,9 @@ impl Served {
             .collect();
         self.metrics.update(&self.counters, &self.inventory, &live);
         self.metrics.set_queued_batches(&self.queued);
-        if let Some(report) = self.coverage_report() {
-            self.metrics.set_coverage(&report);
+        match self.coverage_report() {
+            Some(report) => self.metrics.set_coverage(&report),
+            None => self.metrics.clear_coverage(),
         }
         self.metrics.encode()
     }
@@ -359,7 +361,7 @@ impl Served {
                 );
             }
             Query::Agents(agents) => {
-                self.agents = Some(*agents);
+                self.agents = agents.map(|a| *a);
                 self.coverage.replace(None);
                 self.metrics_rendered = None;
             }
