@@ -49,6 +49,8 @@ pub trait Observer: Send + 'static {
 /// While capturing live, the longest a packet waits in a batch before it is sent on, and so the
 /// longest between two reports reaching the observer.
 pub const LIVE_FLUSH: Duration = Duration::from_millis(200);
+/// Packets between two looks at the clock while capturing live.
+const UPKEEP_EVERY: usize = 64;
 /// How often the capture thread reads libpcap's statistics while capturing live.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
@@ -156,9 +158,16 @@ impl<O: Observer> Engine<O> {
     pub fn feed(&mut self, source: &mut Source, stop: &AtomicBool) -> Result<Ended, CaptureError> {
         let link = source.link_type();
         let live = source.is_live();
+        // Packets since the last upkeep: the clock is read once per [`UPKEEP_EVERY`] packets
+        // while they stream, and at every turn while the ring is empty.
+        let mut since_upkeep = 0usize;
         loop {
             if live {
-                self.live_upkeep(source);
+                since_upkeep += 1;
+                if since_upkeep >= UPKEEP_EVERY {
+                    since_upkeep = 0;
+                    self.live_upkeep(source);
+                }
             }
             if stop.load(Ordering::Relaxed) {
                 self.flush(Control::None);
@@ -169,7 +178,10 @@ impl<O: Observer> Engine<O> {
             }
             let packet = match source.read()? {
                 Read::Packet(p) => p,
-                Read::Empty => continue,
+                Read::Empty => {
+                    since_upkeep = UPKEEP_EVERY;
+                    continue;
+                }
                 Read::Idle => {
                     let now = Timestamp(
                         std::time::SystemTime::now()
