@@ -3,7 +3,9 @@
 //! activated, the activation and licence alerts, the ledger's seats against their use, and,
 //! when agent inventories are given, the coverage cross-check.
 
-use crate::coverage::labels::{Lang, alert_table, category, document as coverage_document};
+use crate::coverage::labels::{
+    Lang, alert_table, category, document as coverage_document, product_name,
+};
 use crate::coverage::{self, ProductRef};
 use crate::event::Timestamp;
 use crate::inventory::Inventory;
@@ -244,12 +246,6 @@ pub fn document(
             *per_category.entry(c).or_default() += 1;
         }
     }
-    let name_of = |p: &ProductRef| -> String {
-        match lang {
-            Lang::Zh if !p.name_zh.is_empty() => p.name_zh.clone(),
-            _ => p.name.clone(),
-        }
-    };
     let products_table = Table {
         title: h("Products", "软件产品"),
         headers: vec![
@@ -265,7 +261,7 @@ pub fn document(
                 vec![
                     t(category(p.category, lang)),
                     t(&p.id),
-                    Cell::Text(name_of(p)),
+                    t(product_name(p, lang)),
                     t(&p.vendor),
                     Cell::Number(*n as f64),
                 ]
@@ -287,7 +283,7 @@ pub fn document(
             .map(|(host, p, how)| {
                 vec![
                     t(how.label(lang)),
-                    Cell::Text(name_of(p)),
+                    t(product_name(p, lang)),
                     Cell::Text(host.ip.to_string()),
                     Cell::Text(host.mac.map(|m| m.to_string()).unwrap_or_default()),
                     Cell::Text(

@@ -39,6 +39,28 @@ pub(super) enum Seat {
     Address(IpAddr),
 }
 
+impl Seat {
+    /// A machine's seat: its MAC when known, else its address.
+    fn of(mac: Option<crate::event::Mac>, ip: IpAddr) -> Seat {
+        mac.map_or(Seat::Address(ip), Seat::Mac)
+    }
+}
+
+/// Records that `seat` used a product at `seen` (keeping its latest use); false when the
+/// product's table of users is full and the seat is not in it.
+fn occupy(
+    users: &mut std::collections::HashMap<Seat, Timestamp>,
+    seat: Seat,
+    seen: Timestamp,
+) -> bool {
+    if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&seat) {
+        return false;
+    }
+    let last = users.entry(seat).or_insert(seen);
+    *last = (*last).max(seen);
+    true
+}
+
 impl Inventory {
     /// Alert events for an event seen on the network.
     pub(super) fn check_event(&mut self, ev: &Event) -> Vec<Event> {
@@ -448,10 +470,7 @@ impl Inventory {
         }
         let sigs = std::sync::Arc::clone(&self.signatures);
         for h in self.hosts.all().into_iter().filter(|h| h.ended.is_none()) {
-            let seat = match h.mac {
-                Some(mac) => Seat::Mac(mac),
-                None => Seat::Address(h.ip),
-            };
+            let seat = Seat::of(h.mac, h.ip);
             for (p, _) in h.software.reported(&sigs) {
                 let Some(product) = sigs.products.get(p.product as usize) else {
                     continue;
@@ -466,12 +485,9 @@ impl Inventory {
                     .max()
                     .unwrap_or_default();
                 let users = self.usage.entry(product.id.clone()).or_default();
-                if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&seat) {
+                if !occupy(users, seat, seen) {
                     self.usage_dropped += 1;
-                    continue;
                 }
-                let last = users.entry(seat).or_insert(seen);
-                *last = (*last).max(seen);
             }
         }
     }
@@ -513,16 +529,12 @@ impl Inventory {
         };
         let seats = licence.seats;
         let period = self.policy.overuse_period_secs;
-        let seat = match self.hosts.host_mut(host, ts).and_then(|h| h.mac) {
-            Some(mac) => Seat::Mac(mac),
-            None => Seat::Address(host),
-        };
+        let seat = Seat::of(self.hosts.host_mut(host, ts).and_then(|h| h.mac), host);
         let users = self.usage.entry(id.clone()).or_default();
-        if users.len() >= MAX_USERS_PER_PRODUCT && !users.contains_key(&seat) {
+        if !occupy(users, seat, ts) {
             self.usage_dropped += 1;
             return;
         }
-        users.insert(seat, ts);
         if users.len() as u64 <= seats {
             return;
         }
